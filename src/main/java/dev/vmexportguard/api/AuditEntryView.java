@@ -1,0 +1,40 @@
+package dev.vmexportguard.api;
+
+import dev.vmexportguard.audit.AuditEntry;
+import java.time.Instant;
+import java.util.Map;
+
+/** An audit row as the REST API shows it. */
+public record AuditEntryView(
+        long id,
+        String requestId,
+        String type,
+        String eventId,
+        String reason,
+        String message,
+        String requestedBy,
+        String namespace,
+        String vmName,
+        String volumeName,
+        Image image,
+        String replyTo,
+        Map<String, Object> observed,
+        String payload,
+        Source source,
+        Instant occurredAt,
+        Instant recordedAt) {
+
+    public record Image(String namespace, String name, String displayName) {
+    }
+
+    public record Source(String topic, Integer partition, Long offset) {
+    }
+
+    static AuditEntryView of(AuditEntry e) {
+        return new AuditEntryView(e.id, e.requestId, e.entryType, e.eventId, e.reason, e.message, e.requestedBy,
+                e.namespace, e.vmName, e.volumeName,
+                e.imageName == null ? null : new Image(e.imageNamespace, e.imageName, e.imageDisplayName),
+                e.replyTo, e.observed, e.payload, new Source(e.sourceTopic, e.sourcePartition, e.sourceOffset),
+                e.occurredAt, e.recordedAt);
+    }
+}

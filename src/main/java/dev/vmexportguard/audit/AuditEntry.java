@@ -1,0 +1,83 @@
+package dev.vmexportguard.audit;
+
+import jakarta.persistence.Column;
+import jakarta.persistence.Entity;
+import jakarta.persistence.GeneratedValue;
+import jakarta.persistence.GenerationType;
+import jakarta.persistence.Id;
+import jakarta.persistence.Table;
+import java.time.Instant;
+import java.util.Map;
+import org.hibernate.annotations.Immutable;
+import org.hibernate.annotations.JdbcTypeCode;
+import org.hibernate.type.SqlTypes;
+
+/** One row of the audit log: a request received, or an event published. Never updated. */
+@Entity
+@Immutable
+@Table(name = "audit_entry")
+public class AuditEntry {
+    /** The entry type of a request received; events use their event type. */
+    public static final String RECEIVED = "RECEIVED";
+
+    @Id
+    @GeneratedValue(strategy = GenerationType.IDENTITY)
+    public Long id;
+
+    @Column(name = "request_id", nullable = false)
+    public String requestId;
+
+    @Column(name = "entry_type", nullable = false)
+    public String entryType;
+
+    @Column(name = "event_id")
+    public String eventId;
+
+    public String reason;
+
+    public String message;
+
+    @Column(name = "requested_by")
+    public String requestedBy;
+
+    public String namespace;
+
+    @Column(name = "vm_name")
+    public String vmName;
+
+    @Column(name = "volume_name")
+    public String volumeName;
+
+    @Column(name = "image_namespace")
+    public String imageNamespace;
+
+    @Column(name = "image_name")
+    public String imageName;
+
+    @Column(name = "image_display_name")
+    public String imageDisplayName;
+
+    @Column(name = "reply_to")
+    public String replyTo;
+
+    @JdbcTypeCode(SqlTypes.JSON)
+    @Column(columnDefinition = "jsonb")
+    public Map<String, Object> observed;
+
+    public String payload;
+
+    @Column(name = "source_topic")
+    public String sourceTopic;
+
+    @Column(name = "source_partition")
+    public Integer sourcePartition;
+
+    @Column(name = "source_offset")
+    public Long sourceOffset;
+
+    @Column(name = "occurred_at", nullable = false)
+    public Instant occurredAt;
+
+    @Column(name = "recorded_at", nullable = false, insertable = false, updatable = false)
+    public Instant recordedAt;
+}

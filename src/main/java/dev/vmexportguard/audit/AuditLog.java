@@ -1,0 +1,73 @@
+package dev.vmexportguard.audit;
+
+import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.persistence.EntityManager;
+import jakarta.persistence.TypedQuery;
+import jakarta.transaction.Transactional;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+
+/** The append-only audit log in PostgreSQL: rows are added and read, never changed. */
+@ApplicationScoped
+public class AuditLog {
+
+    private final EntityManager em;
+
+    public AuditLog(EntityManager em) {
+        this.em = em;
+    }
+
+    @Transactional
+    public void append(AuditEntry entry) {
+        em.persist(entry);
+    }
+
+    /** Newest first; {@code beforeId} is the paging cursor (exclusive), null for the first page. */
+    @Transactional
+    public List<AuditEntry> search(AuditFilter filter, Long beforeId, int limit) {
+        StringBuilder jpql = new StringBuilder("select e from AuditEntry e where 1 = 1");
+        List<Object> params = new ArrayList<>();
+        condition(jpql, params, "e.requestId = ?", filter.requestId());
+        condition(jpql, params, "e.namespace = ?", filter.namespace());
+        condition(jpql, params, "e.vmName = ?", filter.vmName());
+        condition(jpql, params, "e.requestedBy = ?", filter.requestedBy());
+        condition(jpql, params, "e.entryType = ?", filter.type());
+        condition(jpql, params, "e.occurredAt >= ?", filter.since());
+        condition(jpql, params, "e.occurredAt < ?", filter.until());
+        condition(jpql, params, "e.id < ?", beforeId);
+        jpql.append(" order by e.id desc");
+        TypedQuery<AuditEntry> query = em.createQuery(jpql.toString(), AuditEntry.class);
+        for (int i = 0; i < params.size(); i++) {
+            query.setParameter(i + 1, params.get(i));
+        }
+        return query.setMaxResults(limit).getResultList();
+    }
+
+    /** Every row of one request, oldest first. */
+    @Transactional
+    public List<AuditEntry> history(String requestId) {
+        return em.createQuery("select e from AuditEntry e where e.requestId = ?1 order by e.id", AuditEntry.class)
+                .setParameter(1, requestId)
+                .getResultList();
+    }
+
+    /** The first event of the given type published for a request. */
+    @Transactional
+    public Optional<AuditEntry> firstEvent(String requestId, String type) {
+        return em.createQuery("select e from AuditEntry e where e.requestId = ?1 and e.entryType = ?2 order by e.id",
+                        AuditEntry.class)
+                .setParameter(1, requestId)
+                .setParameter(2, type)
+                .setMaxResults(1)
+                .getResultStream()
+                .findFirst();
+    }
+
+    private static void condition(StringBuilder jpql, List<Object> params, String clause, Object value) {
+        if (value != null) {
+            params.add(value);
+            jpql.append(" and ").append(clause.replace("?", "?" + params.size()));
+        }
+    }
+}

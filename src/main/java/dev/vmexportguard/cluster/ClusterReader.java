@@ -1,0 +1,194 @@
+package dev.vmexportguard.cluster;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.vmexportguard.decision.ClusterSnapshot;
+import dev.vmexportguard.decision.ClusterSnapshot.ClaimRef;
+import dev.vmexportguard.decision.ClusterSnapshot.ClaimSource;
+import io.fabric8.kubernetes.api.model.GenericKubernetesResource;
+import io.fabric8.kubernetes.api.model.PersistentVolumeClaim;
+import io.fabric8.kubernetes.api.model.Pod;
+import io.fabric8.kubernetes.api.model.Volume;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import jakarta.enterprise.context.ApplicationScoped;
+import java.time.Clock;
+import java.util.ArrayList;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Set;
+import org.jboss.logging.Logger;
+
+/**
+ * Reads, straight from the API server (no informer cache), what a decision about one namespace needs: claims,
+ * VMs, VMIs, pods and images.
+ */
+@ApplicationScoped
+public class ClusterReader {
+    private static final Logger LOG = Logger.getLogger(ClusterReader.class);
+
+    private final KubernetesClient client;
+    private final ClusterCalls calls;
+    private final ObjectMapper json;
+    private final Clock clock;
+
+    public ClusterReader(KubernetesClient client, ClusterCalls calls, ObjectMapper json, Clock clock) {
+        this.client = client;
+        this.calls = calls;
+        this.json = json;
+        this.clock = clock;
+    }
+
+    public ClusterSnapshot read(String namespace) {
+        List<PersistentVolumeClaim> pvcs = calls.run(new ClusterOperation("list", "persistentvolumeclaims", namespace),
+                () -> client.persistentVolumeClaims().inNamespace(namespace).list().getItems());
+        List<GenericKubernetesResource> vms = calls.run(
+                new ClusterOperation("list", "virtualmachines.kubevirt.io", namespace),
+                () -> client.genericKubernetesResources(KubernetesResources.VIRTUAL_MACHINE).inNamespace(namespace)
+                        .list().getItems());
+        List<GenericKubernetesResource> vmis = calls.run(
+                new ClusterOperation("list", "virtualmachineinstances.kubevirt.io", namespace),
+                () -> client.genericKubernetesResources(KubernetesResources.VIRTUAL_MACHINE_INSTANCE)
+                        .inNamespace(namespace).list().getItems());
+        List<Pod> pods = calls.run(new ClusterOperation("list", "pods", namespace),
+                () -> client.pods().inNamespace(namespace).list().getItems());
+        List<GenericKubernetesResource> images = calls.run(
+                new ClusterOperation("list", "virtualmachineimages.harvesterhci.io", namespace),
+                () -> client.genericKubernetesResources(KubernetesResources.VIRTUAL_MACHINE_IMAGE)
+                        .inNamespace(namespace).list().getItems());
+        return new ClusterSnapshot(namespace,
+                pvcs.stream().map(ClusterReader::volume).toList(),
+                vms.stream().map(this::vm).toList(),
+                vmis.stream().map(ClusterReader::vmi).toList(),
+                pods.stream().map(ClusterReader::pod).filter(p -> !p.claimNames().isEmpty()).toList(),
+                images.stream().map(ClusterReader::image).toList(),
+                clock.instant());
+    }
+
+    static ClusterSnapshot.Volume volume(PersistentVolumeClaim pvc) {
+        return new ClusterSnapshot.Volume(pvc.getMetadata().getName(),
+                pvc.getStatus() == null ? null : pvc.getStatus().getPhase(),
+                pvc.getSpec() == null ? null : pvc.getSpec().getStorageClassName(),
+                pvc.getMetadata().getResourceVersion());
+    }
+
+    ClusterSnapshot.Vm vm(GenericKubernetesResource vm) {
+        List<ClaimRef> claims = new ArrayList<>();
+        for (Map<String, Object> volume : maps(vm.get("spec", "template", "spec", "volumes"))) {
+            Map<String, Object> pvc = map(volume.get("persistentVolumeClaim"));
+            if (pvc != null && pvc.get("claimName") instanceof String name) {
+                claims.add(new ClaimRef(name, ClaimSource.PERSISTENT_VOLUME_CLAIM, Boolean.TRUE.equals(pvc.get("hotpluggable"))));
+            }
+            Map<String, Object> dataVolume = map(volume.get("dataVolume"));
+            if (dataVolume != null && dataVolume.get("name") instanceof String name) {
+                claims.add(new ClaimRef(name, ClaimSource.DATA_VOLUME, Boolean.TRUE.equals(dataVolume.get("hotpluggable"))));
+            }
+        }
+        claims.addAll(claimTemplates(vm));
+        Object printableStatus = vm.get("status", "printableStatus");
+        return new ClusterSnapshot.Vm(vm.getMetadata().getName(),
+                printableStatus instanceof String s ? s : null,
+                runStrategy(vm), vm.getMetadata().getResourceVersion(), claims);
+    }
+
+    /** Harvester keeps the PVCs it creates for a VM in an annotation holding a JSON array of PVC objects. */
+    private List<ClaimRef> claimTemplates(GenericKubernetesResource vm) {
+        Map<String, String> annotations = vm.getMetadata().getAnnotations();
+        String templates = annotations == null ? null : annotations.get(KubernetesResources.ANNOTATION_VOLUME_CLAIM_TEMPLATES);
+        if (templates == null || templates.isBlank()) {
+            return List.of();
+        }
+        List<ClaimRef> claims = new ArrayList<>();
+        try {
+            for (JsonNode pvc : json.readTree(templates)) {
+                String name = pvc.path("metadata").path("name").asText(null);
+                if (name != null) {
+                    claims.add(new ClaimRef(name, ClaimSource.VOLUME_CLAIM_TEMPLATE, false));
+                }
+            }
+        } catch (Exception e) {
+            // the VM's spec volumes still name its claims; the annotation only adds ones not yet in the spec
+            LOG.warnf("VM %s/%s: unreadable %s annotation (%s)", vm.getMetadata().getNamespace(),
+                    vm.getMetadata().getName(), KubernetesResources.ANNOTATION_VOLUME_CLAIM_TEMPLATES, e.getMessage());
+        }
+        return claims;
+    }
+
+    private static String runStrategy(GenericKubernetesResource vm) {
+        Object strategy = vm.get("spec", "runStrategy");
+        if (strategy instanceof String s) {
+            return s;
+        }
+        Object running = vm.get("spec", "running");
+        if (running instanceof Boolean b) {
+            return b ? "Always" : "Halted";
+        }
+        return null;
+    }
+
+    static ClusterSnapshot.Vmi vmi(GenericKubernetesResource vmi) {
+        Set<String> claims = new LinkedHashSet<>();
+        for (Map<String, Object> status : maps(vmi.get("status", "volumeStatus"))) {
+            Map<String, Object> info = map(status.get("persistentVolumeClaimInfo"));
+            if (info != null && info.get("claimName") instanceof String name) {
+                claims.add(name);
+            }
+        }
+        for (Map<String, Object> volume : maps(vmi.get("spec", "volumes"))) {
+            Map<String, Object> pvc = map(volume.get("persistentVolumeClaim"));
+            if (pvc != null && pvc.get("claimName") instanceof String name) {
+                claims.add(name);
+            }
+            Map<String, Object> dataVolume = map(volume.get("dataVolume"));
+            if (dataVolume != null && dataVolume.get("name") instanceof String name) {
+                claims.add(name);
+            }
+        }
+        Object phase = vmi.get("status", "phase");
+        return new ClusterSnapshot.Vmi(vmi.getMetadata().getName(), phase instanceof String s ? s : null,
+                vmi.getMetadata().getResourceVersion(), claims);
+    }
+
+    static ClusterSnapshot.Pod pod(Pod pod) {
+        Set<String> claims = new LinkedHashSet<>();
+        if (pod.getSpec() != null && pod.getSpec().getVolumes() != null) {
+            for (Volume volume : pod.getSpec().getVolumes()) {
+                if (volume.getPersistentVolumeClaim() != null && volume.getPersistentVolumeClaim().getClaimName() != null) {
+                    claims.add(volume.getPersistentVolumeClaim().getClaimName());
+                }
+            }
+        }
+        Map<String, String> labels = Objects.requireNonNullElse(pod.getMetadata().getLabels(), Map.of());
+        return new ClusterSnapshot.Pod(pod.getMetadata().getName(),
+                pod.getStatus() == null ? null : pod.getStatus().getPhase(),
+                labels.get(KubernetesResources.LABEL_KUBEVIRT), labels.get(KubernetesResources.LABEL_VM_NAME), claims);
+    }
+
+    static ClusterSnapshot.Image image(GenericKubernetesResource image) {
+        Map<String, String> annotations = image.getMetadata().getAnnotations();
+        Object displayName = image.get("spec", "displayName");
+        return new ClusterSnapshot.Image(image.getMetadata().getName(),
+                displayName instanceof String s ? s : null,
+                annotations == null ? null : annotations.get(KubernetesResources.ANNOTATION_REQUEST_ID));
+    }
+
+    @SuppressWarnings("unchecked")
+    private static Map<String, Object> map(Object o) {
+        return o instanceof Map<?, ?> m ? (Map<String, Object>) m : null;
+    }
+
+    private static List<Map<String, Object>> maps(Object o) {
+        if (!(o instanceof List<?> list)) {
+            return List.of();
+        }
+        List<Map<String, Object>> result = new ArrayList<>();
+        for (Object item : list) {
+            Map<String, Object> m = map(item);
+            if (m != null) {
+                result.add(m);
+            }
+        }
+        return result;
+    }
+}

@@ -1,0 +1,87 @@
+package dev.vmexportguard.cluster;
+
+import dev.vmexportguard.decision.ImagePlan;
+import io.fabric8.kubernetes.api.model.GenericKubernetesResource;
+import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import jakarta.enterprise.context.ApplicationScoped;
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+/** Starts an export: creates the Harvester VirtualMachineImage that copies the volume. */
+@ApplicationScoped
+public class ImageExporter {
+
+    /** How creating the image ended. */
+    public enum Outcome {
+        CREATED,
+        /** The image of this request was already there (a redelivered request, or a retried create). */
+        ADOPTED
+    }
+
+    /** Harvester already has an image with this display name, or the name is taken by another object. */
+    public static class NameTakenException extends RuntimeException {
+        public NameTakenException(String detail) {
+            super(detail);
+        }
+    }
+
+    private final KubernetesClient client;
+    private final ClusterCalls calls;
+
+    public ImageExporter(KubernetesClient client, ClusterCalls calls) {
+        this.client = client;
+        this.calls = calls;
+    }
+
+    public Outcome create(ImagePlan plan) {
+        GenericKubernetesResource image = manifest(plan);
+        ClusterOperation create = new ClusterOperation("create", "virtualmachineimages.harvesterhci.io", plan.namespace());
+        try {
+            calls.run(create, () -> client.genericKubernetesResources(KubernetesResources.VIRTUAL_MACHINE_IMAGE)
+                    .inNamespace(plan.namespace()).resource(image).create());
+            return Outcome.CREATED;
+        } catch (ClusterAccessException e) {
+            if (e.status() != 409) {
+                throw e;
+            }
+            GenericKubernetesResource existing = calls.run(
+                    new ClusterOperation("get", "virtualmachineimages.harvesterhci.io", plan.namespace()),
+                    () -> client.genericKubernetesResources(KubernetesResources.VIRTUAL_MACHINE_IMAGE)
+                            .inNamespace(plan.namespace()).withName(plan.name()).get());
+            if (existing != null && plan.requestId().equals(
+                    existing.getMetadata().getAnnotations() == null ? null
+                            : existing.getMetadata().getAnnotations().get(KubernetesResources.ANNOTATION_REQUEST_ID))) {
+                return Outcome.ADOPTED;
+            }
+            throw new NameTakenException(e.getMessage());
+        }
+    }
+
+    static GenericKubernetesResource manifest(ImagePlan plan) {
+        Map<String, String> labels = new LinkedHashMap<>();
+        labels.put(KubernetesResources.LABEL_MANAGED_BY, KubernetesResources.MANAGED_BY_VALUE);
+        labels.put(KubernetesResources.LABEL_REQUEST, plan.requestHash());
+        Map<String, String> annotations = new LinkedHashMap<>();
+        annotations.put(KubernetesResources.ANNOTATION_REQUEST_ID, plan.requestId());
+        annotations.put(KubernetesResources.ANNOTATION_REQUESTED_BY, plan.requestedBy());
+        Map<String, Object> spec = new LinkedHashMap<>();
+        spec.put("displayName", plan.displayName());
+        spec.put("sourceType", "export-from-volume");
+        spec.put("pvcName", plan.pvcName());
+        spec.put("pvcNamespace", plan.namespace());
+        if (plan.storageClassName() != null) {
+            annotations.put(KubernetesResources.ANNOTATION_STORAGE_CLASS, plan.storageClassName());
+            spec.put("targetStorageClassName", plan.storageClassName());
+        }
+        spec.put("description", "Exported by VM Export Guard for " + plan.requestedBy() + " (request " + plan.requestId()
+                + ") after checking that every VM using " + plan.pvcName() + " was stopped");
+        GenericKubernetesResource image = new GenericKubernetesResource();
+        image.setApiVersion("harvesterhci.io/v1beta1");
+        image.setKind("VirtualMachineImage");
+        image.setMetadata(new ObjectMetaBuilder().withName(plan.name()).withNamespace(plan.namespace())
+                .withLabels(labels).withAnnotations(annotations).build());
+        image.setAdditionalProperty("spec", spec);
+        return image;
+    }
+}

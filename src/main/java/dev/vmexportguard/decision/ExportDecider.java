@@ -1,0 +1,172 @@
+package dev.vmexportguard.decision;
+
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.TreeSet;
+
+/**
+ * The decision rules: which volume a request means, which VMs use it, and whether its disk can be read safely.
+ * Fails closed: a VM whose state is missing or unknown counts as running.
+ */
+public final class ExportDecider {
+
+    private ExportDecider() {
+    }
+
+    public static Decision decide(ExportRequest request, ClusterSnapshot cluster, Instant now) {
+        Optional<ClusterSnapshot.Image> adopted = cluster.image(ImagePlan.imageName(request.requestId()))
+                .filter(image -> request.requestId().equals(image.requestId()));
+
+        Resolution resolution = resolve(request, cluster);
+        ClusterSnapshot.Volume volume = resolution.volume;
+        String volumeName = volume != null ? volume.name() : resolution.claim;
+        List<String> users = usersOf(volumeName, cluster);
+        String vmName = request.vmName() != null ? request.vmName() : users.size() == 1 ? users.get(0) : null;
+        Evidence evidence = evidence(volume, volumeName, users, cluster);
+        if (resolution.refusal != null && adopted.isEmpty()) {
+            return new Decision.Rejected(resolution.refusal, resolution.message, evidence, vmName, volumeName);
+        }
+
+        if (adopted.isPresent()) {
+            ClusterSnapshot.Image image = adopted.get();
+            ImagePlan plan = new ImagePlan(request.namespace(), image.name(), image.displayName(),
+                    volumeName, volume == null ? request.storageClassName() : volume.storageClassName(),
+                    request.requestId(), ImagePlan.requestHash(request.requestId()), request.requestedBy());
+            return new Decision.Approved(plan, evidence, vmName, volumeName, true);
+        }
+
+        List<String> unsafeVms = new ArrayList<>();
+        for (Evidence.VmSeen seen : evidence.vms()) {
+            if (!safelyStopped(cluster.vm(seen.name()), cluster.vmi(seen.name()))) {
+                unsafeVms.add(Messages.describe(seen));
+            }
+        }
+        if (!unsafeVms.isEmpty()) {
+            return new Decision.Rejected(ReasonCode.VM_RUNNING,
+                    Messages.vmRunning(request.namespace(), unsafeVms, volumeName), evidence, vmName, volumeName);
+        }
+        List<String> busyPods = evidence.pods().stream()
+                .filter(p -> !isTerminated(p.phase()))
+                .map(Messages::describe)
+                .toList();
+        if (!busyPods.isEmpty()) {
+            return new Decision.Rejected(ReasonCode.VOLUME_IN_USE,
+                    Messages.volumeInUse(request.namespace(), busyPods, volumeName), evidence, vmName, volumeName);
+        }
+
+        ImagePlan plan = ImagePlan.of(request, volume, now);
+        Optional<ClusterSnapshot.Image> sameName = cluster.images().stream()
+                .filter(i -> plan.displayName().equals(i.displayName()))
+                .findFirst();
+        if (sameName.isPresent()) {
+            return new Decision.Rejected(ReasonCode.IMAGE_NAME_TAKEN,
+                    Messages.imageNameTaken(request.namespace(), plan.displayName(), sameName.get().name()),
+                    evidence, vmName, volumeName);
+        }
+        return new Decision.Approved(plan, evidence, vmName, volumeName, false);
+    }
+
+    /**
+     * Safe: printableStatus Stopped (a VM without status is not), and no VMI or only one in a final phase. A bare
+     * VMI without a VirtualMachine is judged by its phase alone.
+     */
+    static boolean safelyStopped(Optional<ClusterSnapshot.Vm> vm, Optional<ClusterSnapshot.Vmi> vmi) {
+        boolean vmStopped = vm.map(v -> ClusterSnapshot.STATUS_STOPPED.equals(v.printableStatus())).orElse(true);
+        boolean noLiveVmi = vmi.map(ClusterSnapshot.Vmi::isFinal).orElse(true);
+        return vmStopped && noLiveVmi;
+    }
+
+    private static boolean isTerminated(String phase) {
+        return "Succeeded".equals(phase) || "Failed".equals(phase);
+    }
+
+    /** The volume a request means, or why it cannot be found; {@code claim} is the name looked for. */
+    private record Resolution(ClusterSnapshot.Volume volume, String claim, ReasonCode refusal, String message) {
+    }
+
+    private static Resolution resolve(ExportRequest request, ClusterSnapshot cluster) {
+        String ns = request.namespace();
+        Optional<ClusterSnapshot.Vm> vm = request.vmName() == null ? Optional.empty() : cluster.vm(request.vmName());
+        String claim;
+        if (request.volumeName() != null) {
+            claim = request.volumeName();
+        } else {
+            if (vm.isEmpty()) {
+                return refuse(ReasonCode.VM_NOT_FOUND, Messages.vmNotFound(ns, request.vmName()), null);
+            }
+            List<String> candidates = vm.get().claims().stream()
+                    .filter(ClusterSnapshot.ClaimRef::exportable)
+                    .map(ClusterSnapshot.ClaimRef::claimName)
+                    .distinct()
+                    .sorted()
+                    .toList();
+            if (candidates.isEmpty()) {
+                return refuse(ReasonCode.NO_EXPORTABLE_VOLUME,
+                        Messages.noExportableVolume(ns, request.vmName()), null);
+            }
+            if (candidates.size() > 1) {
+                return refuse(ReasonCode.AMBIGUOUS_VOLUME,
+                        Messages.ambiguousVolume(ns, request.vmName(), candidates), null);
+            }
+            claim = candidates.get(0);
+        }
+        Optional<ClusterSnapshot.Volume> volume = cluster.volume(claim);
+        if (volume.isEmpty()) {
+            return refuse(ReasonCode.VOLUME_NOT_FOUND, Messages.volumeNotFound(ns, claim), claim);
+        }
+        if (!volume.get().bound()) {
+            return new Resolution(volume.get(), claim, ReasonCode.VOLUME_NOT_BOUND,
+                    Messages.volumeNotBound(ns, claim, volume.get().phase()));
+        }
+        if (request.vmName() != null && request.volumeName() != null) {
+            if (vm.isEmpty()) {
+                return new Resolution(volume.get(), claim, ReasonCode.VM_NOT_FOUND,
+                        Messages.vmNotFound(ns, request.vmName()));
+            }
+            if (!vm.get().uses(claim)) {
+                return new Resolution(volume.get(), claim, ReasonCode.VOLUME_NOT_ATTACHED_TO_VM,
+                        Messages.volumeNotAttached(ns, request.vmName(), claim));
+            }
+        }
+        return new Resolution(volume.get(), claim, null, null);
+    }
+
+    private static Resolution refuse(ReasonCode reason, String message, String claim) {
+        return new Resolution(null, claim, reason, message);
+    }
+
+    /** Every VM (or bare VMI) in the namespace that uses the claim: shared disks have several. */
+    static List<String> usersOf(String claim, ClusterSnapshot cluster) {
+        TreeSet<String> names = new TreeSet<>();
+        if (claim == null) {
+            return List.of();
+        }
+        cluster.vms().stream().filter(vm -> vm.uses(claim)).forEach(vm -> names.add(vm.name()));
+        cluster.vmis().stream().filter(vmi -> vmi.claimNames().contains(claim)).forEach(vmi -> names.add(vmi.name()));
+        return List.copyOf(names);
+    }
+
+    private static Evidence evidence(ClusterSnapshot.Volume volume, String claim, List<String> users,
+                                     ClusterSnapshot cluster) {
+        Evidence.VolumeSeen volumeSeen = volume == null ? null
+                : new Evidence.VolumeSeen(volume.name(), volume.phase(), volume.storageClassName(),
+                volume.resourceVersion());
+        List<Evidence.VmSeen> vms = users.stream().map(name -> {
+            Optional<ClusterSnapshot.Vm> vm = cluster.vm(name);
+            Optional<ClusterSnapshot.Vmi> vmi = cluster.vmi(name);
+            return new Evidence.VmSeen(name,
+                    vm.map(ClusterSnapshot.Vm::printableStatus).orElse(null),
+                    vm.map(ClusterSnapshot.Vm::runStrategy).orElse(null),
+                    vm.map(ClusterSnapshot.Vm::resourceVersion).orElse(null),
+                    vmi.map(v -> v.phase() == null ? "" : v.phase()).orElse(null),
+                    vmi.map(ClusterSnapshot.Vmi::resourceVersion).orElse(null));
+        }).toList();
+        List<Evidence.PodSeen> pods = claim == null ? List.of() : cluster.pods().stream()
+                .filter(p -> p.claimNames().contains(claim))
+                .map(p -> new Evidence.PodSeen(p.name(), p.phase(), p.role(), p.vmName()))
+                .toList();
+        return new Evidence(cluster.readAt(), volumeSeen, vms, pods);
+    }
+}

@@ -1,0 +1,174 @@
+package dev.vmexportguard.decision;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.regex.Pattern;
+
+/**
+ * Checks a request as parsed from JSON (maps, lists, strings, numbers, booleans) against contract v1 and lists
+ * every violation, not only the first.
+ */
+public final class RequestValidator {
+    public static final int MAX_REQUEST_ID = 128;
+    public static final int MAX_REQUESTED_BY = 256;
+    public static final int MAX_REASON = 1024;
+    public static final int MAX_REPLY_TO = 512;
+    private static final Pattern REQUEST_ID = Pattern.compile("[A-Za-z0-9._:-]{1," + MAX_REQUEST_ID + "}");
+
+    /** The outcome: either a request or the violations (and the requestId, when one was usable). */
+    public record Result(ExportRequest request, List<Violation> violations, String usableRequestId) {
+        public boolean valid() {
+            return request != null;
+        }
+    }
+
+    private RequestValidator() {
+    }
+
+    public static boolean isUsableRequestId(Object value) {
+        return value instanceof String s && REQUEST_ID.matcher(s).matches();
+    }
+
+    public static Result validate(Object json) {
+        List<Violation> v = new ArrayList<>();
+        if (!(json instanceof Map<?, ?> map)) {
+            v.add(new Violation("$", "must be a JSON object, not " + describe(json)));
+            return new Result(null, v, null);
+        }
+        String requestId = string(map, "requestId", v, true);
+        if (requestId != null && !REQUEST_ID.matcher(requestId).matches()) {
+            v.add(new Violation("requestId", "must be 1-" + MAX_REQUEST_ID + " characters of A-Z a-z 0-9 . _ : -"));
+            requestId = null;
+        }
+        String namespace = string(map, "namespace", v, true);
+        if (namespace != null && !KubernetesNames.isDns1123Label(namespace)) {
+            v.add(new Violation("namespace", "'" + clip(namespace) + "' is not a Kubernetes namespace name"
+                    + " (DNS-1123 label: lower-case letters, digits and '-', at most 63)"));
+        }
+        String vmName = subdomain(map, "vmName", v);
+        String volumeName = subdomain(map, "volumeName", v);
+        if (!present(map, "vmName") && !present(map, "volumeName")) {
+            v.add(new Violation("vmName", "vmName or volumeName (or both) must be given"));
+        }
+        String requestedBy = string(map, "requestedBy", v, true);
+        if (requestedBy != null && (requestedBy.isBlank() || requestedBy.length() > MAX_REQUESTED_BY)) {
+            v.add(new Violation("requestedBy", "must be 1-" + MAX_REQUESTED_BY + " characters and not blank"));
+        }
+        String displayName = string(map, "imageDisplayName", v, false);
+        if (displayName != null && !KubernetesNames.isLabelValue(displayName)) {
+            v.add(new Violation("imageDisplayName", "'" + clip(displayName) + "' is not a valid label value"
+                    + " (at most 63 of A-Z a-z 0-9 - _ ., starting and ending with a letter or digit)"));
+        }
+        String storageClassName = subdomain(map, "storageClassName", v);
+        ExportRequest.OnRunning onRunning = onRunning(map, v);
+        boolean restartAfter = restartAfter(map, v);
+        String reason = string(map, "reason", v, false);
+        if (reason != null && reason.length() > MAX_REASON) {
+            v.add(new Violation("reason", "must be at most " + MAX_REASON + " characters, has " + reason.length()));
+        }
+        String replyTo = string(map, "replyTo", v, false);
+        if (replyTo != null && replyTo.length() > MAX_REPLY_TO) {
+            v.add(new Violation("replyTo", "must be at most " + MAX_REPLY_TO + " characters, has " + replyTo.length()));
+        }
+        if (!v.isEmpty()) {
+            return new Result(null, v, requestId);
+        }
+        return new Result(new ExportRequest(requestId, namespace, vmName, volumeName, requestedBy, displayName,
+                storageClassName, onRunning, restartAfter, reason, replyTo), List.of(), requestId);
+    }
+
+    private static ExportRequest.OnRunning onRunning(Map<?, ?> map, List<Violation> v) {
+        String value = string(map, "onRunning", v, false);
+        if (value == null) {
+            return ExportRequest.OnRunning.REJECT;
+        }
+        String upper = value.toUpperCase(Locale.ROOT);
+        if (upper.equals("REJECT")) {
+            return ExportRequest.OnRunning.REJECT;
+        }
+        if (upper.equals("STOP")) {
+            v.add(new Violation("onRunning", "STOP is not available in this version of the guard;"
+                    + " stop the VM yourself and send the request with REJECT (the default)"));
+            return null;
+        }
+        v.add(new Violation("onRunning", "must be REJECT or STOP, not '" + clip(value) + "'"));
+        return null;
+    }
+
+    private static boolean restartAfter(Map<?, ?> map, List<Violation> v) {
+        Object value = map.get("restartAfter");
+        if (value == null) {
+            return false;
+        }
+        if (!(value instanceof Boolean b)) {
+            v.add(new Violation("restartAfter", "must be a boolean, not " + describe(value)));
+            return false;
+        }
+        if (b) {
+            v.add(new Violation("restartAfter", "true is not available in this version of the guard"
+                    + " (it goes with onRunning STOP)"));
+        }
+        return false;
+    }
+
+    private static String subdomain(Map<?, ?> map, String field, List<Violation> v) {
+        String value = string(map, field, v, false);
+        if (value != null && !KubernetesNames.isDns1123Subdomain(value)) {
+            v.add(new Violation(field, "'" + clip(value) + "' is not a Kubernetes object name"
+                    + " (DNS-1123 subdomain: lower-case letters, digits, '-' and '.', at most 253)"));
+            return null;
+        }
+        return value;
+    }
+
+    private static boolean present(Map<?, ?> map, String field) {
+        return map.get(field) != null;
+    }
+
+    private static String string(Map<?, ?> map, String field, List<Violation> v, boolean required) {
+        Object value = map.get(field);
+        if (value == null) {
+            if (required) {
+                v.add(new Violation(field, "is required"));
+            }
+            return null;
+        }
+        if (!(value instanceof String s)) {
+            v.add(new Violation(field, "must be a string, not " + describe(value)));
+            return null;
+        }
+        if (s.isEmpty()) {
+            v.add(new Violation(field, "must not be empty"));
+            return null;
+        }
+        return s;
+    }
+
+    static String describe(Object value) {
+        if (value == null) {
+            return "null";
+        }
+        if (value instanceof Map<?, ?>) {
+            return "an object";
+        }
+        if (value instanceof List<?>) {
+            return "an array";
+        }
+        if (value instanceof String) {
+            return "a string";
+        }
+        if (value instanceof Boolean) {
+            return "a boolean";
+        }
+        if (value instanceof Number) {
+            return "a number";
+        }
+        return value.getClass().getSimpleName();
+    }
+
+    private static String clip(String s) {
+        return s.length() <= 80 ? s : s.substring(0, 77) + "...";
+    }
+}

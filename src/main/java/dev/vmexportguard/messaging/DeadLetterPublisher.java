@@ -1,0 +1,48 @@
+package dev.vmexportguard.messaging;
+
+import io.smallrye.reactive.messaging.MutinyEmitter;
+import io.smallrye.reactive.messaging.kafka.api.OutgoingKafkaRecordMetadata;
+import jakarta.enterprise.context.ApplicationScoped;
+import java.nio.charset.StandardCharsets;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.common.header.Header;
+import org.apache.kafka.common.header.internals.RecordHeaders;
+import org.eclipse.microprofile.reactive.messaging.Channel;
+import org.eclipse.microprofile.reactive.messaging.Message;
+
+/**
+ * Copies a request record that could not be served to the dead-letter topic, unchanged, with its own headers and
+ * {@code dead-letter-*} headers saying why and where it came from (the names SmallRye's dead-letter queue uses).
+ */
+@ApplicationScoped
+public class DeadLetterPublisher {
+
+    private final MutinyEmitter<byte[]> deadLetters;
+
+    public DeadLetterPublisher(@Channel("export-requests-dead-letter") MutinyEmitter<byte[]> deadLetters) {
+        this.deadLetters = deadLetters;
+    }
+
+    public void publish(ConsumerRecord<String, byte[]> record, String requestId, String reasonCode, String reason) {
+        RecordHeaders headers = new RecordHeaders();
+        for (Header header : record.headers()) {
+            headers.add(header);
+        }
+        header(headers, "dead-letter-reason", reason);
+        header(headers, "dead-letter-cause", reasonCode);
+        header(headers, "dead-letter-request-id", requestId);
+        header(headers, "dead-letter-topic", record.topic());
+        header(headers, "dead-letter-partition", Integer.toString(record.partition()));
+        header(headers, "dead-letter-offset", Long.toString(record.offset()));
+        OutgoingKafkaRecordMetadata<String> metadata = OutgoingKafkaRecordMetadata.<String>builder()
+                .withKey(record.key())
+                .withHeaders(headers)
+                .build();
+        byte[] value = record.value() == null ? new byte[0] : record.value();
+        deadLetters.sendMessageAndAwait(Message.of(value).addMetadata(metadata));
+    }
+
+    private static void header(RecordHeaders headers, String key, String value) {
+        headers.add(key, value.getBytes(StandardCharsets.UTF_8));
+    }
+}

@@ -1,0 +1,81 @@
+package dev.vmexportguard.messaging;
+
+import dev.vmexportguard.config.GuardConfig;
+import dev.vmexportguard.decision.RequestValidator;
+import dev.vmexportguard.decision.ReasonCode;
+import dev.vmexportguard.decision.Violation;
+import dev.vmexportguard.service.ExportRequestHandler;
+import dev.vmexportguard.service.ExportRequestHandler.Partial;
+import dev.vmexportguard.service.RequestSource;
+import io.smallrye.common.annotation.Blocking;
+import jakarta.enterprise.context.ApplicationScoped;
+import java.util.List;
+import java.util.Map;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.eclipse.microprofile.reactive.messaging.Incoming;
+import org.jboss.logging.Logger;
+
+/**
+ * Reads export requests from Kafka, one at a time in order. Every record gets an answer: a request that cannot be
+ * read or is not valid is answered with INVALID_REQUEST and copied to the dead-letter topic, and the consumer goes
+ * on; the record is acknowledged only once its answer is published and audited.
+ */
+@ApplicationScoped
+public class ExportRequestConsumer {
+    private static final Logger LOG = Logger.getLogger(ExportRequestConsumer.class);
+    private static final int MAX_ECHOED = 512;
+
+    private final ExportRequestHandler handler;
+    private final DeadLetterPublisher deadLetters;
+    private final int maxBytes;
+
+    public ExportRequestConsumer(ExportRequestHandler handler, DeadLetterPublisher deadLetters, GuardConfig config) {
+        this.handler = handler;
+        this.deadLetters = deadLetters;
+        this.maxBytes = config.request().maxBytes();
+    }
+
+    @Incoming("export-requests")
+    @Blocking
+    public void consume(ConsumerRecord<String, byte[]> record) {
+        RequestSource source = new RequestSource(record.topic(), record.partition(), record.offset());
+        RequestEnvelope.Unwrapped unwrapped = RequestEnvelope.unwrap(record.value(), record.headers(), maxBytes);
+        String payload = RequestEnvelope.payloadText(record.value());
+        Partial partial = partial(unwrapped.json(), source);
+        try {
+            List<Violation> violations = unwrapped.violations();
+            RequestValidator.Result result = null;
+            if (unwrapped.readable()) {
+                result = RequestValidator.validate(unwrapped.json());
+                violations = result.violations();
+            }
+            if (result == null || !result.valid()) {
+                handler.handleInvalid(source, partial, violations, payload);
+                deadLetters.publish(record, partial.requestId(), ReasonCode.INVALID_REQUEST.name(),
+                        String.join("; ", violations.stream().map(Violation::toString).toList()));
+                return;
+            }
+            handler.handle(source, result.request(), payload);
+        } catch (RuntimeException e) {
+            LOG.errorf(e, "request at %s could not be handled", source.coordinates());
+            String detail = e.getClass().getSimpleName() + (e.getMessage() == null ? "" : ": " + e.getMessage());
+            // an exception here is left to the channel's failure strategy, which dead-letters the record too
+            handler.handleInternalError(source, partial, detail);
+            deadLetters.publish(record, partial.requestId(), ReasonCode.INTERNAL_ERROR.name(), detail);
+        }
+    }
+
+    /** The fields of a request that can be echoed even when it is not valid; the requestId falls back to the record. */
+    static Partial partial(Object json, RequestSource source) {
+        Map<?, ?> map = json instanceof Map<?, ?> m ? m : Map.of();
+        Object requestId = map.get("requestId");
+        return new Partial(
+                RequestValidator.isUsableRequestId(requestId) ? (String) requestId : source.fallbackRequestId(),
+                text(map.get("requestedBy")), text(map.get("namespace")), text(map.get("vmName")),
+                text(map.get("volumeName")), text(map.get("replyTo")));
+    }
+
+    private static String text(Object value) {
+        return value instanceof String s && !s.isEmpty() && s.length() <= MAX_ECHOED ? s : null;
+    }
+}

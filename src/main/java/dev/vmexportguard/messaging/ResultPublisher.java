@@ -1,0 +1,68 @@
+package dev.vmexportguard.messaging;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.vmexportguard.config.GuardConfig;
+import dev.vmexportguard.decision.ResultEvent;
+import io.smallrye.reactive.messaging.MutinyEmitter;
+import io.smallrye.reactive.messaging.kafka.api.OutgoingKafkaRecordMetadata;
+import jakarta.enterprise.context.ApplicationScoped;
+import java.nio.charset.StandardCharsets;
+import java.time.format.DateTimeFormatter;
+import org.apache.kafka.common.header.internals.RecordHeaders;
+import org.eclipse.microprofile.reactive.messaging.Channel;
+import org.eclipse.microprofile.reactive.messaging.Message;
+
+/**
+ * Publishes result events to the result topic, keyed by requestId, as CloudEvents in binary mode, and waits until
+ * the broker has them.
+ */
+@ApplicationScoped
+public class ResultPublisher {
+
+    private final MutinyEmitter<String> results;
+    private final ObjectMapper json;
+    private final GuardConfig.Events config;
+
+    public ResultPublisher(@Channel("export-results") MutinyEmitter<String> results, ObjectMapper json,
+                           GuardConfig config) {
+        this.results = results;
+        this.json = json;
+        this.config = config.events();
+    }
+
+    public void publish(ResultEvent event) {
+        String value;
+        try {
+            value = json.writeValueAsString(event);
+        } catch (JsonProcessingException e) {
+            throw new IllegalStateException("result event not serializable", e);
+        }
+        RecordHeaders headers = new RecordHeaders();
+        header(headers, "ce_specversion", "1.0");
+        header(headers, "ce_id", event.eventId());
+        header(headers, "ce_source", config.source());
+        header(headers, "ce_type", config.typePrefix() + "." + event.type().cloudEventSuffix());
+        header(headers, "ce_subject", subject(event));
+        header(headers, "ce_time", DateTimeFormatter.ISO_INSTANT.format(event.occurredAt()));
+        header(headers, "content-type", "application/json");
+        OutgoingKafkaRecordMetadata<String> metadata = OutgoingKafkaRecordMetadata.<String>builder()
+                .withKey(event.requestId())
+                .withHeaders(headers)
+                .build();
+        results.sendMessageAndAwait(Message.of(value).addMetadata(metadata));
+    }
+
+    /** {@code namespace/vmName}; {@code namespace/volumeName} when no VM is known. */
+    static String subject(ResultEvent event) {
+        String ns = event.namespace() == null ? "" : event.namespace();
+        if (event.vmName() != null) {
+            return ns + "/" + event.vmName();
+        }
+        return event.volumeName() != null ? ns + "/" + event.volumeName() : ns;
+    }
+
+    private static void header(RecordHeaders headers, String key, String value) {
+        headers.add(key, value.getBytes(StandardCharsets.UTF_8));
+    }
+}

@@ -1,0 +1,169 @@
+package dev.vmexportguard.support;
+
+import static org.awaitility.Awaitility.await;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Properties;
+import java.util.UUID;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerConfig;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.clients.producer.RecordMetadata;
+import org.apache.kafka.common.errors.WakeupException;
+import org.apache.kafka.common.header.Header;
+import org.apache.kafka.common.serialization.ByteArrayDeserializer;
+import org.apache.kafka.common.serialization.ByteArraySerializer;
+import org.apache.kafka.common.serialization.StringDeserializer;
+import org.apache.kafka.common.serialization.StringSerializer;
+
+/**
+ * What a producer of requests and a reader of results see: sends records to the request topic and records
+ * everything that appears on the result and dead-letter topics.
+ */
+public final class GuardTopics implements AutoCloseable {
+    public static final String REQUESTS = "vm-export-requests";
+    public static final String RESULTS = "vm-export-results";
+    public static final String DEAD_LETTER = "vm-export-requests-dlq";
+    private static final ObjectMapper JSON = new ObjectMapper();
+    private static GuardTopics current;
+
+    private final String bootstrap;
+    private final KafkaProducer<String, byte[]> producer;
+    private final KafkaConsumer<String, byte[]> consumer;
+    private final Thread poller;
+    private final List<ConsumerRecord<String, byte[]>> seen = new CopyOnWriteArrayList<>();
+    private volatile boolean running = true;
+
+    /** The instance for the broker of the running application. */
+    public static synchronized GuardTopics get() {
+        String bootstrap = KafkaBrokerResource.bootstrapServers();
+        if (current == null || !current.bootstrap.equals(bootstrap)) {
+            if (current != null) {
+                current.close();
+            }
+            current = new GuardTopics(bootstrap);
+        }
+        return current;
+    }
+
+    private GuardTopics(String bootstrap) {
+        this.bootstrap = bootstrap;
+        Properties p = new Properties();
+        p.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
+        p.put(ProducerConfig.KEY_SERIALIZER_CLASS_CONFIG, StringSerializer.class.getName());
+        p.put(ProducerConfig.VALUE_SERIALIZER_CLASS_CONFIG, ByteArraySerializer.class.getName());
+        p.put(ProducerConfig.ACKS_CONFIG, "all");
+        producer = new KafkaProducer<>(p);
+
+        Properties c = new Properties();
+        c.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
+        c.put(ConsumerConfig.GROUP_ID_CONFIG, "test-reader-" + UUID.randomUUID());
+        c.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
+        c.put(ConsumerConfig.METADATA_MAX_AGE_CONFIG, "500");
+        c.put(ConsumerConfig.KEY_DESERIALIZER_CLASS_CONFIG, StringDeserializer.class.getName());
+        c.put(ConsumerConfig.VALUE_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class.getName());
+        consumer = new KafkaConsumer<>(c);
+        consumer.subscribe(List.of(RESULTS, DEAD_LETTER));
+        poller = new Thread(this::poll, "guard-topics-reader");
+        poller.setDaemon(true);
+        poller.start();
+    }
+
+    private void poll() {
+        try {
+            while (running) {
+                consumer.poll(Duration.ofMillis(200)).forEach(seen::add);
+            }
+        } catch (WakeupException e) {
+            // closing
+        } finally {
+            consumer.close();
+        }
+    }
+
+    public RecordMetadata send(String key, String value) {
+        return send(key, value == null ? null : value.getBytes(StandardCharsets.UTF_8), Map.of());
+    }
+
+    public RecordMetadata send(String key, byte[] value, Map<String, String> headers) {
+        ProducerRecord<String, byte[]> record = new ProducerRecord<>(REQUESTS, key, value);
+        headers.forEach((k, v) -> record.headers().add(k, v.getBytes(StandardCharsets.UTF_8)));
+        try {
+            return producer.send(record).get(30, TimeUnit.SECONDS);
+        } catch (InterruptedException | ExecutionException | TimeoutException e) {
+            throw new IllegalStateException("request not sent", e);
+        }
+    }
+
+    /** A result event as a reader of the topic sees it. */
+    public record Event(String key, JsonNode body, Map<String, String> headers, long offset) {
+        public String type() {
+            return body.path("type").asText();
+        }
+
+        public String reason() {
+            return body.path("reason").isNull() ? null : body.path("reason").asText();
+        }
+
+        public String message() {
+            return body.path("message").asText();
+        }
+    }
+
+    public List<Event> results(String requestId) {
+        return seen.stream()
+                .filter(r -> r.topic().equals(RESULTS) && requestId.equals(r.key()))
+                .map(GuardTopics::event)
+                .toList();
+    }
+
+    /** Waits until {@code count} events for the request are on the result topic. */
+    public List<Event> awaitResults(String requestId, int count) {
+        await().atMost(Duration.ofSeconds(60)).until(() -> results(requestId).size() >= count);
+        return results(requestId);
+    }
+
+    public Event awaitResult(String requestId) {
+        return awaitResults(requestId, 1).get(0);
+    }
+
+    public List<ConsumerRecord<String, byte[]>> deadLetters() {
+        return seen.stream().filter(r -> r.topic().equals(DEAD_LETTER)).toList();
+    }
+
+    public static Map<String, String> headers(ConsumerRecord<String, byte[]> record) {
+        Map<String, String> headers = new HashMap<>();
+        for (Header h : record.headers()) {
+            headers.put(h.key(), h.value() == null ? null : new String(h.value(), StandardCharsets.UTF_8));
+        }
+        return headers;
+    }
+
+    private static Event event(ConsumerRecord<String, byte[]> record) {
+        try {
+            return new Event(record.key(), JSON.readTree(record.value()), headers(record), record.offset());
+        } catch (java.io.IOException e) {
+            throw new IllegalStateException("result event is not JSON: " + new String(record.value(), StandardCharsets.UTF_8), e);
+        }
+    }
+
+    @Override
+    public void close() {
+        running = false;
+        consumer.wakeup();
+        producer.close(Duration.ofSeconds(5));
+    }
+}
