@@ -31,7 +31,7 @@ public class ClusterAccessException extends RuntimeException {
         return operation;
     }
 
-    /** The HTTP status, 0 when there was no answer. */
+    /** The HTTP status, 0 or less when there was no answer. */
     public int status() {
         return status;
     }

@@ -62,7 +62,7 @@ public class ClusterCalls {
                     "the API server does not serve " + operation.resource() + " (HTTP 404): is it installed?", e);
         }
         if (transientFailure(e)) {
-            String what = code == 0 ? "no answer: " + rootMessage(e) : "HTTP " + code;
+            String what = code <= 0 ? "no answer: " + rootMessage(e) : "HTTP " + code;
             return new ClusterAccessException(ClusterAccessException.Kind.UNAVAILABLE, operation, code,
                     operation + " failed, " + what, e);
         }
@@ -72,10 +72,10 @@ public class ClusterCalls {
                 "HTTP " + code + ": " + detail, e);
     }
 
-    /** No answer at all (connection refused, timeout: code 0), overload (429) or a server error (5xx). */
+    /** No answer at all (connection refused, timeout: no HTTP code), overload (429) or a server error (5xx). */
     private static boolean transientFailure(KubernetesClientException e) {
         int code = e.getCode();
-        return code == 0 || code == 429 || code >= 500;
+        return code <= 0 || code == 429 || code >= 500;
     }
 
     private static String rootMessage(Throwable e) {

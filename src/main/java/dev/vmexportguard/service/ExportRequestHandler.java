@@ -150,8 +150,12 @@ public class ExportRequestHandler {
                 message = Messages.clusterUnavailable(e.getMessage());
             }
             default -> {
-                reason = ReasonCode.IMAGE_CREATE_FAILED;
-                message = Messages.imageCreateFailed(e.getMessage());
+                // an answer the guard cannot act on: to a create, Harvester refused the image; to a read, the
+                // state is unknown
+                boolean create = "create".equals(e.operation().verb());
+                reason = create ? ReasonCode.IMAGE_CREATE_FAILED : ReasonCode.CLUSTER_UNAVAILABLE;
+                message = create ? Messages.imageCreateFailed(e.getMessage())
+                        : Messages.clusterUnavailable(e.operation() + " answered " + e.getMessage());
             }
         }
         LOG.warnf("request %s refused, %s: %s", request.requestId(), reason, e.getMessage());

@@ -1,0 +1,53 @@
+package dev.vmexportguard.it;
+
+import static dev.vmexportguard.support.Requests.newRequestId;
+import static dev.vmexportguard.support.Requests.request;
+import static io.restassured.RestAssured.given;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.hamcrest.Matchers.equalTo;
+import static org.hamcrest.Matchers.hasItem;
+
+import dev.vmexportguard.support.AuditApi;
+import dev.vmexportguard.support.GuardTopics;
+import dev.vmexportguard.support.GuardTopics.Event;
+import io.quarkus.test.junit.QuarkusTest;
+import io.quarkus.test.junit.QuarkusTestProfile;
+import io.quarkus.test.junit.TestProfile;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+
+/** No API server answers at all: every request is refused, and readiness says why. */
+@QuarkusTest
+@TestProfile(UnreachableClusterTest.NoApiServer.class)
+class UnreachableClusterTest {
+
+    public static class NoApiServer implements QuarkusTestProfile {
+        @Override
+        public Map<String, String> getConfigOverrides() {
+            // port 1 (tcpmux) is closed on any machine that runs these tests: the connection is refused at once
+            return Map.of("quarkus.kubernetes-client.api-server-url", "https://127.0.0.1:1",
+                    "quarkus.kubernetes-client.trust-certs", "true",
+                    "quarkus.kubernetes-client.connection-timeout", "1S");
+        }
+    }
+
+    @Test
+    void unreachableApiServerRefusesWithClusterUnavailable() {
+        GuardTopics topics = GuardTopics.get();
+        String id = newRequestId();
+
+        topics.send(id, request(id, "default", "vm1", null));
+
+        Event rejected = topics.awaitResult(id);
+        assertThat(rejected.reason()).isEqualTo("CLUSTER_UNAVAILABLE");
+        assertThat(rejected.message()).contains("no answer").contains("nothing was exported");
+        AuditApi.export(id, 2).body("reason", equalTo("CLUSTER_UNAVAILABLE"));
+    }
+
+    @Test
+    void readinessReportsTheApiServerDown() {
+        given().get("/q/health/ready").then().statusCode(503)
+                .body("checks.find { it.name == 'kubernetes-api' }.status", equalTo("DOWN"))
+                .body("checks.name", hasItem("kubernetes-api"));
+    }
+}
