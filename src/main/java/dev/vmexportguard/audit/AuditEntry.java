@@ -66,6 +66,9 @@ public class AuditEntry {
 
     public String payload;
 
+    /** For an event: the event as published (JSON). */
+    public String event;
+
     @Column(name = "source_topic")
     public String sourceTopic;
 

@@ -52,13 +52,13 @@ public class AuditLog {
                 .getResultList();
     }
 
-    /** The first event of the given type published for a request. */
+    /** The latest event published for a request. */
     @Transactional
-    public Optional<AuditEntry> firstEvent(String requestId, String type) {
-        return em.createQuery("select e from AuditEntry e where e.requestId = ?1 and e.entryType = ?2 order by e.id",
+    public Optional<AuditEntry> latestEvent(String requestId) {
+        return em.createQuery("select e from AuditEntry e where e.requestId = ?1 and e.entryType <> ?2 order by e.id desc",
                         AuditEntry.class)
                 .setParameter(1, requestId)
-                .setParameter(2, type)
+                .setParameter(2, AuditEntry.RECEIVED)
                 .setMaxResults(1)
                 .getResultStream()
                 .findFirst();

@@ -1,5 +1,8 @@
 package dev.vmexportguard.cluster;
 
+import dev.vmexportguard.decision.Messages;
+import dev.vmexportguard.decision.ReasonCode;
+
 /** A call to the API server that did not give an answer the guard can act on. */
 public class ClusterAccessException extends RuntimeException {
 
@@ -34,5 +37,24 @@ public class ClusterAccessException extends RuntimeException {
     /** The HTTP status, 0 or less when there was no answer. */
     public int status() {
         return status;
+    }
+
+    /** The reason code a refusal caused by this failure carries. */
+    public ReasonCode reasonCode() {
+        return switch (kind) {
+            case FORBIDDEN -> ReasonCode.GUARD_NOT_AUTHORIZED;
+            case UNAVAILABLE -> ReasonCode.CLUSTER_UNAVAILABLE;
+            // to a create, Harvester refused the image; to anything else, the state is unknown
+            case REFUSED -> "create".equals(operation.verb()) ? ReasonCode.IMAGE_CREATE_FAILED : ReasonCode.CLUSTER_UNAVAILABLE;
+        };
+    }
+
+    /** The sentence a person reads about this failure. */
+    public String refusalMessage() {
+        return switch (reasonCode()) {
+            case GUARD_NOT_AUTHORIZED -> Messages.guardNotAuthorized(operation.verb(), operation.resource(), operation.namespace());
+            case IMAGE_CREATE_FAILED -> Messages.imageCreateFailed(getMessage());
+            default -> Messages.clusterUnavailable(kind == Kind.REFUSED ? operation + " answered " + getMessage() : getMessage());
+        };
     }
 }

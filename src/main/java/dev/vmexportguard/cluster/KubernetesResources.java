@@ -20,6 +20,8 @@ public final class KubernetesResources {
     public static final String LABEL_REQUEST = "vm-export-guard.dev/request";
     public static final String ANNOTATION_REQUEST_ID = "vm-export-guard.dev/request-id";
     public static final String ANNOTATION_REQUESTED_BY = "vm-export-guard.dev/requested-by";
+    /** On a VM while exports read its disk: the requestIds, comma-separated. */
+    public static final String ANNOTATION_EXPORT_LOCK = "vm-export-guard.dev/export-in-progress";
 
     /** Harvester's and KubeVirt's own keys. */
     public static final String ANNOTATION_STORAGE_CLASS = "harvesterhci.io/storageClassName";

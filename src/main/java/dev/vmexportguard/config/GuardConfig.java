@@ -2,6 +2,9 @@ package dev.vmexportguard.config;
 
 import io.smallrye.config.ConfigMapping;
 import io.smallrye.config.WithDefault;
+import jakarta.validation.constraints.Max;
+import jakarta.validation.constraints.Min;
+import jakarta.validation.constraints.NotBlank;
 import java.time.Duration;
 
 /** The guard's own settings ({@code guard.*}); each is listed in the README with its environment variable. */
@@ -16,24 +19,56 @@ public interface GuardConfig {
 
     Events events();
 
+    Exports exports();
+
+    interface Exports {
+        /** Exports running at once, across all replicas; more are queued. */
+        @WithDefault("2")
+        @Min(1)
+        int maxConcurrent();
+
+        /** An export running longer fails with EXPORT_TIMEOUT. */
+        @WithDefault("6h")
+        Duration timeout();
+
+        /** Whether the unfinished image of a timed-out export is deleted. */
+        @WithDefault("true")
+        boolean deleteOnTimeout();
+
+        /** How often every running export is checked in full (VMs, pods, image, time), besides the watches. */
+        @WithDefault("15s")
+        Duration resyncInterval();
+
+        /** How often waiting exports are looked at, besides when a request is accepted or an export ends. */
+        @WithDefault("2s")
+        Duration dispatchInterval();
+    }
+
     /** Set in application.properties, where the Kafka channels refer to them. */
     interface Topics {
+        @NotBlank
         String requests();
 
+        @NotBlank
         String results();
 
+        @NotBlank
         String deadLetter();
     }
 
     interface Request {
         /** Records larger than this are invalid. */
         @WithDefault("65536")
+        @Min(1024)
+        @Max(1048576)
         int maxBytes();
     }
 
     interface Cluster {
         /** Attempts per API call when the API server times out, is unreachable or answers 5xx or 429. */
         @WithDefault("4")
+        @Min(1)
+        @Max(20)
         int maxAttempts();
 
         @WithDefault("250ms")
@@ -46,10 +81,12 @@ public interface GuardConfig {
     interface Events {
         /** The CloudEvents source of result events. */
         @WithDefault("/vm-export-guard")
+        @NotBlank
         String source();
 
         /** Prefix of the CloudEvents type; the event type in lower case is appended. */
         @WithDefault("dev.vmexportguard.export")
+        @NotBlank
         String typePrefix();
     }
 }

@@ -20,6 +20,7 @@ public record ClusterSnapshot(
 
     public static final String PHASE_BOUND = "Bound";
     public static final String STATUS_STOPPED = "Stopped";
+    public static final String RUN_STRATEGY_ALWAYS = "Always";
 
     /** A PersistentVolumeClaim. */
     public record Volume(String name, String phase, String storageClassName, String resourceVersion) {

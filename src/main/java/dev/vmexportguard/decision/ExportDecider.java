@@ -25,35 +25,22 @@ public final class ExportDecider {
         List<String> users = usersOf(volumeName, cluster);
         String vmName = request.vmName() != null ? request.vmName() : users.size() == 1 ? users.get(0) : null;
         Evidence evidence = evidence(volume, volumeName, users, cluster);
-        if (resolution.refusal != null && adopted.isEmpty()) {
+        if (resolution.refusal != null) {
             return new Decision.Rejected(resolution.refusal, resolution.message, evidence, vmName, volumeName);
         }
 
         if (adopted.isPresent()) {
-            ClusterSnapshot.Image image = adopted.get();
-            ImagePlan plan = new ImagePlan(request.namespace(), image.name(), image.displayName(),
-                    volumeName, volume == null ? request.storageClassName() : volume.storageClassName(),
-                    request.requestId(), ImagePlan.requestHash(request.requestId()), request.requestedBy());
+            // the export already started (a redelivery, or a start resumed after a crash): keep its image
+            ImagePlan planned = ImagePlan.of(request, volume, now);
+            ImagePlan plan = new ImagePlan(planned.namespace(), adopted.get().name(), adopted.get().displayName(),
+                    planned.pvcName(), planned.storageClassName(), planned.requestId(), planned.requestHash(),
+                    planned.requestedBy());
             return new Decision.Approved(plan, evidence, vmName, volumeName, true);
         }
 
-        List<String> unsafeVms = new ArrayList<>();
-        for (Evidence.VmSeen seen : evidence.vms()) {
-            if (!safelyStopped(cluster.vm(seen.name()), cluster.vmi(seen.name()))) {
-                unsafeVms.add(Messages.describe(seen));
-            }
-        }
-        if (!unsafeVms.isEmpty()) {
-            return new Decision.Rejected(ReasonCode.VM_RUNNING,
-                    Messages.vmRunning(request.namespace(), unsafeVms, volumeName), evidence, vmName, volumeName);
-        }
-        List<String> busyPods = evidence.pods().stream()
-                .filter(p -> !isTerminated(p.phase()))
-                .map(Messages::describe)
-                .toList();
-        if (!busyPods.isEmpty()) {
-            return new Decision.Rejected(ReasonCode.VOLUME_IN_USE,
-                    Messages.volumeInUse(request.namespace(), busyPods, volumeName), evidence, vmName, volumeName);
+        Optional<Decision.Rejected> unsafe = powerStateRefusal(request.namespace(), volumeName, vmName, evidence, cluster);
+        if (unsafe.isPresent()) {
+            return unsafe.get();
         }
 
         ImagePlan plan = ImagePlan.of(request, volume, now);
@@ -69,11 +56,46 @@ public final class ExportDecider {
     }
 
     /**
-     * Safe: printableStatus Stopped (a VM without status is not), and no VMI or only one in a final phase. A bare
+     * The power-state check alone, for a volume already resolved: empty when every VM using it is safely stopped
+     * and no pod mounts it. Used again while an export runs, since a VM can be started at any moment.
+     */
+    public static Optional<Decision.Rejected> recheck(String namespace, String volumeName, ClusterSnapshot cluster) {
+        List<String> users = usersOf(volumeName, cluster);
+        Evidence evidence = evidence(cluster.volume(volumeName).orElse(null), volumeName, users, cluster);
+        return powerStateRefusal(namespace, volumeName, users.size() == 1 ? users.get(0) : null, evidence, cluster);
+    }
+
+    private static Optional<Decision.Rejected> powerStateRefusal(String namespace, String volumeName, String vmName,
+                                                                 Evidence evidence, ClusterSnapshot cluster) {
+        List<String> unsafeVms = new ArrayList<>();
+        for (Evidence.VmSeen seen : evidence.vms()) {
+            if (!safelyStopped(cluster.vm(seen.name()), cluster.vmi(seen.name()))) {
+                unsafeVms.add(Messages.describe(seen));
+            }
+        }
+        if (!unsafeVms.isEmpty()) {
+            return Optional.of(new Decision.Rejected(ReasonCode.VM_RUNNING,
+                    Messages.vmRunning(namespace, unsafeVms, volumeName), evidence, vmName, volumeName));
+        }
+        List<String> busyPods = evidence.pods().stream()
+                .filter(p -> !isTerminated(p.phase()))
+                .map(Messages::describe)
+                .toList();
+        if (!busyPods.isEmpty()) {
+            return Optional.of(new Decision.Rejected(ReasonCode.VOLUME_IN_USE,
+                    Messages.volumeInUse(namespace, busyPods, volumeName), evidence, vmName, volumeName));
+        }
+        return Optional.empty();
+    }
+
+    /**
+     * Safe: printableStatus Stopped (a VM without status is not) and a runStrategy other than Always (with Always,
+     * KubeVirt starts it again at once), and no VMI or only one in a final phase. A bare
      * VMI without a VirtualMachine is judged by its phase alone.
      */
     static boolean safelyStopped(Optional<ClusterSnapshot.Vm> vm, Optional<ClusterSnapshot.Vmi> vmi) {
-        boolean vmStopped = vm.map(v -> ClusterSnapshot.STATUS_STOPPED.equals(v.printableStatus())).orElse(true);
+        boolean vmStopped = vm.map(v -> ClusterSnapshot.STATUS_STOPPED.equals(v.printableStatus())
+                && !ClusterSnapshot.RUN_STRATEGY_ALWAYS.equals(v.runStrategy())).orElse(true);
         boolean noLiveVmi = vmi.map(ClusterSnapshot.Vmi::isFinal).orElse(true);
         return vmStopped && noLiveVmi;
     }

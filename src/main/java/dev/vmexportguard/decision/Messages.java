@@ -15,7 +15,8 @@ public final class Messages {
                 ? (vm.resourceVersion() == null ? "no VirtualMachine object" : "no status reported")
                 : vm.printableStatus();
         String vmi = vm.vmiPhase() == null ? "" : ", VMI phase " + (vm.vmiPhase().isEmpty() ? "not set" : vm.vmiPhase());
-        return vm.name() + " (" + state + vmi + ")";
+        String strategy = ClusterSnapshot.RUN_STRATEGY_ALWAYS.equals(vm.runStrategy()) ? ", runStrategy Always" : "";
+        return vm.name() + " (" + state + strategy + vmi + ")";
     }
 
     static String describe(Evidence.PodSeen pod) {
@@ -102,5 +103,59 @@ public final class Messages {
     public static String started(ImagePlan plan, String volume) {
         return "Export started: volume " + plan.namespace() + "/" + volume + " is being copied to image '"
                 + plan.displayName() + "' (" + plan.name() + "); every VM using it was checked and is stopped.";
+    }
+
+    public static String exportInProgress(String ns, String volume, String runningRequest) {
+        return "Refused: volume " + ns + "/" + volume + " is already being exported by request " + runningRequest
+                + ". Wait for that export to end, then send the request again.";
+    }
+
+    public static String queued(String ns, String volume, int position, int maxConcurrent) {
+        return "Queued: " + maxConcurrent + " exports already run, so the export of " + ns + "/" + volume
+                + " waits at position " + position + "; it starts, after checking the VMs again, when one ends.";
+    }
+
+    public static String progress(String displayName, int step) {
+        return "Export to image '" + displayName + "' is at " + step + "%.";
+    }
+
+    public static String completed(String ns, String displayName, String imageName) {
+        return "Export completed: image '" + displayName + "' (" + ns + "/" + imageName + ") is ready.";
+    }
+
+    static String imageDeleted(ExportTracking.RunningExport export) {
+        return "Export failed: image '" + export.displayName() + "' (" + export.imageName()
+                + ") was deleted before it was ready, so volume " + export.volumeName() + " was not exported.";
+    }
+
+    static String exportFailed(ExportTracking.RunningExport export, String harvesterMessage) {
+        return "Export failed: Harvester gave up copying volume " + export.volumeName() + " to image '"
+                + export.displayName() + "'" + (harvesterMessage == null ? "" : ": " + harvesterMessage)
+                + ". The failed image is left in place for inspection.";
+    }
+
+    public static String vmStartedDuringExport(String volume, String imageName, String refusal) {
+        String why = refusal.startsWith("Refused: ") ? refusal.substring("Refused: ".length()) : refusal;
+        int end = why.indexOf(';');
+        return "Export failed: while volume " + volume + " was being copied, " + (end > 0 ? why.substring(0, end) : why)
+                + "; the unfinished image " + imageName + " was deleted. Stop the VM and send a new request.";
+    }
+
+    static String exportTimeout(ExportTracking.RunningExport export, java.time.Duration timeout, boolean deleted) {
+        return "Export failed: copying volume " + export.volumeName() + " to image '" + export.displayName()
+                + "' took longer than " + human(timeout) + "; " + (deleted ? "the unfinished image was deleted."
+                : "the unfinished image " + export.imageName() + " was left in place.");
+    }
+
+
+    /** {@code 6h}, {@code 90min}, {@code 45s}. */
+    static String human(java.time.Duration d) {
+        if (d.toSeconds() % 3600 == 0) {
+            return d.toHours() + "h";
+        }
+        if (d.toSeconds() % 60 == 0) {
+            return d.toMinutes() + "min";
+        }
+        return d.toSeconds() + "s";
     }
 }

@@ -1,7 +1,5 @@
 package dev.vmexportguard.messaging;
 
-import com.fasterxml.jackson.core.JsonProcessingException;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.vmexportguard.config.GuardConfig;
 import dev.vmexportguard.decision.ResultEvent;
 import io.smallrye.reactive.messaging.MutinyEmitter;
@@ -21,23 +19,15 @@ import org.eclipse.microprofile.reactive.messaging.Message;
 public class ResultPublisher {
 
     private final MutinyEmitter<String> results;
-    private final ObjectMapper json;
     private final GuardConfig.Events config;
 
-    public ResultPublisher(@Channel("export-results") MutinyEmitter<String> results, ObjectMapper json,
-                           GuardConfig config) {
+    public ResultPublisher(@Channel("export-results") MutinyEmitter<String> results, GuardConfig config) {
         this.results = results;
-        this.json = json;
         this.config = config.events();
     }
 
-    public void publish(ResultEvent event) {
-        String value;
-        try {
-            value = json.writeValueAsString(event);
-        } catch (JsonProcessingException e) {
-            throw new IllegalStateException("result event not serializable", e);
-        }
+    /** Publishes {@code value}, the JSON of {@code event}, and waits for the broker's acknowledgement. */
+    public void publish(ResultEvent event, String value) {
         RecordHeaders headers = new RecordHeaders();
         header(headers, "ce_specversion", "1.0");
         header(headers, "ce_id", event.eventId());

@@ -1,52 +1,50 @@
 package dev.vmexportguard.service;
 
-import com.fasterxml.jackson.core.type.TypeReference;
+import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.vmexportguard.audit.AuditEntry;
 import dev.vmexportguard.audit.AuditLog;
 import dev.vmexportguard.cluster.ClusterAccessException;
 import dev.vmexportguard.cluster.ClusterReader;
-import dev.vmexportguard.cluster.ImageExporter;
-import dev.vmexportguard.decision.ClusterSnapshot;
 import dev.vmexportguard.decision.Decision;
-import dev.vmexportguard.decision.EventType;
-import dev.vmexportguard.decision.Evidence;
 import dev.vmexportguard.decision.ExportDecider;
 import dev.vmexportguard.decision.ExportRequest;
 import dev.vmexportguard.decision.Messages;
 import dev.vmexportguard.decision.ReasonCode;
 import dev.vmexportguard.decision.ResultEvent;
 import dev.vmexportguard.decision.Violation;
-import dev.vmexportguard.messaging.ResultPublisher;
+import dev.vmexportguard.export.ExportJob;
+import dev.vmexportguard.export.ExportJobs;
+import dev.vmexportguard.export.ExportLifecycle;
+import dev.vmexportguard.messaging.EventOutbox;
+import io.quarkus.narayana.jta.QuarkusTransaction;
 import jakarta.enterprise.context.ApplicationScoped;
 import java.time.Clock;
 import java.util.List;
-import java.util.Map;
 import java.util.Optional;
-import org.jboss.logging.Logger;
 
 /**
- * The decision path of one request: audit it, read the cluster, decide, start the export or refuse, publish the
- * outcome and audit it. Each outcome is published before it is audited, so an audit row means the event is out.
+ * The decision path of one request: audit it, read the cluster, decide, and record the decision: a refusal
+ * (published through the outbox) or an accepted export (a job, which the export lifecycle starts when a slot is
+ * free). Nothing here waits for an export: the request is acknowledged once its decision is recorded.
  */
 @ApplicationScoped
 public class ExportRequestHandler {
-    private static final Logger LOG = Logger.getLogger(ExportRequestHandler.class);
-    private static final TypeReference<Map<String, Object>> MAP = new TypeReference<>() {
-    };
 
     private final ClusterReader cluster;
-    private final ImageExporter exporter;
-    private final ResultPublisher publisher;
+    private final ExportJobs jobs;
+    private final ExportLifecycle lifecycle;
+    private final EventOutbox outbox;
     private final AuditLog audit;
     private final ObjectMapper json;
     private final Clock clock;
 
-    public ExportRequestHandler(ClusterReader cluster, ImageExporter exporter, ResultPublisher publisher,
+    public ExportRequestHandler(ClusterReader cluster, ExportJobs jobs, ExportLifecycle lifecycle, EventOutbox outbox,
                                 AuditLog audit, ObjectMapper json, Clock clock) {
         this.cluster = cluster;
-        this.exporter = exporter;
-        this.publisher = publisher;
+        this.jobs = jobs;
+        this.lifecycle = lifecycle;
+        this.outbox = outbox;
         this.audit = audit;
         this.json = json;
         this.clock = clock;
@@ -58,139 +56,124 @@ public class ExportRequestHandler {
     }
 
     public void handleInvalid(RequestSource source, Partial partial, List<Violation> violations, String payload) {
-        auditReceived(source, partial, payload);
-        emit(ResultEvent.refused(partial.requestId(), ReasonCode.INVALID_REQUEST, Messages.invalidRequest(violations),
-                partial.namespace(), partial.vmName(), partial.volumeName(), partial.requestedBy(), partial.replyTo(),
-                null, source.coordinates(), clock.instant()), source);
+        QuarkusTransaction.requiringNew().run(() -> {
+            audit.append(received(source, partial, payload));
+            refuse(partial, ReasonCode.INVALID_REQUEST, Messages.invalidRequest(violations), null, source);
+        });
     }
 
     /** Answers a request that could not be handled at all; nothing was exported. */
     public void handleInternalError(RequestSource source, Partial partial, String detail) {
-        emit(ResultEvent.refused(partial.requestId(), ReasonCode.INTERNAL_ERROR, Messages.internalError(detail),
-                partial.namespace(), partial.vmName(), partial.volumeName(), partial.requestedBy(), partial.replyTo(),
-                null, source.coordinates(), clock.instant()), source);
+        QuarkusTransaction.requiringNew().run(() ->
+                refuse(partial, ReasonCode.INTERNAL_ERROR, Messages.internalError(detail), null, source));
     }
 
     public void handle(RequestSource source, ExportRequest request, String payload) {
-        auditReceived(source, partialOf(request), payload);
+        Partial partial = partialOf(request);
+        audit.append(received(source, partial, payload));
 
-        Optional<AuditEntry> started = audit.firstEvent(request.requestId(), EventType.STARTED.name());
-        if (started.isPresent()) {
-            answerAgain(source, request, started.get());
+        Optional<ExportJob> known = jobs.find(request.requestId());
+        if (known.isPresent()) {
+            answerAgain(source, request, known.get());
             return;
         }
-
-        ClusterSnapshot snapshot;
+        Decision decision;
         try {
-            snapshot = cluster.read(request.namespace());
+            decision = ExportDecider.decide(request, cluster.read(request.namespace()), clock.instant());
         } catch (ClusterAccessException e) {
-            refuse(source, request, e);
+            inTransaction(() -> refuse(partial, e.reasonCode(), e.refusalMessage(), null, source));
             return;
         }
-        Decision decision = ExportDecider.decide(request, snapshot, clock.instant());
+        // an export of the volume running explains any other refusal (its image, its locked VM) best
+        Optional<ExportJob> active = decision.volumeName() == null ? Optional.empty()
+                : jobs.activeOn(request.namespace(), decision.volumeName());
+        if (active.isPresent()) {
+            refuseBusy(source, request, decision, active.get().requestId);
+            return;
+        }
         if (decision instanceof Decision.Rejected rejected) {
-            emit(ResultEvent.rejected(request, rejected, source.coordinates(), clock.instant()), source);
+            inTransaction(() -> outbox.add(ResultEvent.rejected(request, rejected, source.coordinates(), clock.instant()),
+                    source));
             return;
         }
         Decision.Approved approved = (Decision.Approved) decision;
-        if (!approved.existing()) {
-            try {
-                ImageExporter.Outcome outcome = exporter.create(approved.plan());
-                LOG.infof("request %s: image %s/%s %s", request.requestId(), approved.plan().namespace(),
-                        approved.plan().name(), outcome == ImageExporter.Outcome.CREATED ? "created" : "adopted");
-            } catch (ImageExporter.NameTakenException e) {
-                emit(ResultEvent.rejected(request, new Decision.Rejected(ReasonCode.IMAGE_NAME_TAKEN,
-                        Messages.imageNameTaken(request.namespace(), approved.plan().displayName(), e.getMessage()),
-                        approved.observed(), approved.vmName(), approved.volumeName()), source.coordinates(),
-                        clock.instant()), source);
-                return;
-            } catch (ClusterAccessException e) {
-                refuse(source, request, e, approved);
-                return;
-            }
-        }
-        emit(ResultEvent.started(request, approved, clock.instant()), source);
-    }
-
-    /** A request that already started its export: the same STARTED event again, or a refusal if it asks for another. */
-    private void answerAgain(RequestSource source, ExportRequest request, AuditEntry started) {
-        boolean sameExport = request.namespace().equals(started.namespace)
-                && (request.volumeName() == null || request.volumeName().equals(started.volumeName))
-                && (request.vmName() == null || request.vmName().equals(started.vmName));
-        if (!sameExport) {
-            emit(ResultEvent.refused(request.requestId(), ReasonCode.REQUEST_ID_CONFLICT,
-                    Messages.requestIdConflict(request.requestId(), "volume " + started.namespace + "/" + started.volumeName),
-                    request.namespace(), request.vmName(), request.volumeName(), request.requestedBy(),
-                    request.replyTo(), null, source.coordinates(), clock.instant()), source);
+        try {
+            inTransaction(() -> jobs.accept(job(request, approved, source)));
+        } catch (ExportJobs.VolumeBusyException e) {
+            // another replica accepted one for the same volume a moment ago: the database refused this one
+            refuseBusy(source, request, decision, jobs.activeOn(request.namespace(), approved.volumeName())
+                    .map(j -> j.requestId).orElse("(ended meanwhile)"));
             return;
         }
-        Map<String, Object> observed = started.observed;
-        emit(new ResultEvent(started.eventId, request.requestId(), EventType.STARTED, null, started.message,
-                started.namespace, started.vmName, started.volumeName, started.requestedBy, request.replyTo(),
-                observed == null ? null : json.convertValue(observed, Evidence.class),
-                new ResultEvent.ImageRef(started.imageNamespace, started.imageName, started.imageDisplayName),
-                clock.instant()), source);
+        lifecycle.wake();
     }
 
-    private void refuse(RequestSource source, ExportRequest request, ClusterAccessException e) {
-        refuse(source, request, e, null);
+    private void refuseBusy(RequestSource source, ExportRequest request, Decision decision, String runningRequest) {
+        inTransaction(() -> outbox.add(ResultEvent.rejected(request, new Decision.Rejected(
+                ReasonCode.EXPORT_IN_PROGRESS,
+                Messages.exportInProgress(request.namespace(), decision.volumeName(), runningRequest),
+                decision.observed(), decision.vmName(), decision.volumeName()), source.coordinates(),
+                clock.instant()), source));
     }
 
-    private void refuse(RequestSource source, ExportRequest request, ClusterAccessException e, Decision.Approved approved) {
-        ReasonCode reason;
-        String message;
-        switch (e.kind()) {
-            case FORBIDDEN -> {
-                reason = ReasonCode.GUARD_NOT_AUTHORIZED;
-                message = Messages.guardNotAuthorized(e.operation().verb(), e.operation().resource(),
-                        e.operation().namespace());
-            }
-            case UNAVAILABLE -> {
-                reason = ReasonCode.CLUSTER_UNAVAILABLE;
-                message = Messages.clusterUnavailable(e.getMessage());
-            }
-            default -> {
-                // an answer the guard cannot act on: to a create, Harvester refused the image; to a read, the
-                // state is unknown
-                boolean create = "create".equals(e.operation().verb());
-                reason = create ? ReasonCode.IMAGE_CREATE_FAILED : ReasonCode.CLUSTER_UNAVAILABLE;
-                message = create ? Messages.imageCreateFailed(e.getMessage())
-                        : Messages.clusterUnavailable(e.operation() + " answered " + e.getMessage());
-            }
+    /**
+     * A request already accepted (a redelivery, or a producer's retry): no second export; its latest event is
+     * published again, unchanged. The same requestId for another volume is refused.
+     */
+    private void answerAgain(RequestSource source, ExportRequest request, ExportJob job) {
+        boolean sameExport = request.namespace().equals(job.namespace)
+                && (request.volumeName() == null || request.volumeName().equals(job.volumeName))
+                && (request.vmName() == null || request.vmName().equals(job.vmName));
+        if (!sameExport) {
+            inTransaction(() -> refuse(partialOf(request), ReasonCode.REQUEST_ID_CONFLICT,
+                    Messages.requestIdConflict(request.requestId(), "volume " + job.namespace + "/" + job.volumeName),
+                    null, source));
+            return;
         }
-        LOG.warnf("request %s refused, %s: %s", request.requestId(), reason, e.getMessage());
-        emit(ResultEvent.refused(request.requestId(), reason, message, request.namespace(),
-                approved == null ? request.vmName() : approved.vmName(),
-                approved == null ? request.volumeName() : approved.volumeName(),
-                request.requestedBy(), request.replyTo(), approved == null ? null : approved.observed(),
-                source.coordinates(), clock.instant()), source);
+        // before its first event is out, the outbox will publish it anyway
+        audit.latestEvent(request.requestId()).ifPresent(latest -> inTransaction(() ->
+                outbox.addPublished(latest.event, latest.eventId, latest.requestId, source)));
     }
 
-    private void emit(ResultEvent event, RequestSource source) {
-        publisher.publish(event);
-        AuditEntry entry = new AuditEntry();
-        entry.requestId = event.requestId();
-        entry.entryType = event.type().name();
-        entry.eventId = event.eventId();
-        entry.reason = event.reason() == null ? null : event.reason().name();
-        entry.message = event.message();
-        entry.requestedBy = event.requestedBy();
-        entry.namespace = event.namespace();
-        entry.vmName = event.vmName();
-        entry.volumeName = event.volumeName();
-        if (event.image() != null) {
-            entry.imageNamespace = event.image().namespace();
-            entry.imageName = event.image().name();
-            entry.imageDisplayName = event.image().displayName();
+    private void refuse(Partial partial, ReasonCode reason, String message, Decision.Approved approved,
+                        RequestSource source) {
+        outbox.add(ResultEvent.refused(partial.requestId(), reason, message, partial.namespace(),
+                partial.vmName(), partial.volumeName(), partial.requestedBy(), partial.replyTo(),
+                approved == null ? null : approved.observed(), source.coordinates(), clock.instant()), source);
+    }
+
+    private ExportJob job(ExportRequest request, Decision.Approved approved, RequestSource source) {
+        ExportJob job = new ExportJob();
+        job.requestId = request.requestId();
+        job.namespace = request.namespace();
+        job.volumeName = approved.volumeName();
+        job.vmName = approved.vmName();
+        job.requestedBy = request.requestedBy();
+        job.replyTo = request.replyTo();
+        // the display name is fixed now: a queued export checked again later keeps it
+        ExportRequest fixed = new ExportRequest(request.requestId(), request.namespace(), request.vmName(),
+                approved.volumeName(), request.requestedBy(), approved.plan().displayName(),
+                request.storageClassName(), request.onRunning(), request.restartAfter(), request.reason(),
+                request.replyTo());
+        try {
+            job.request = json.writeValueAsString(fixed);
+        } catch (JsonProcessingException e) {
+            throw new IllegalStateException("request not serializable", e);
         }
-        entry.replyTo = event.replyTo();
-        entry.observed = event.observed() == null ? null : json.convertValue(event.observed(), MAP);
-        setSource(entry, source);
-        entry.occurredAt = event.occurredAt();
-        audit.append(entry);
+        job.imageDisplayName = approved.plan().displayName();
+        job.state = ExportJob.State.PENDING;
+        job.sourceTopic = source.topic();
+        job.sourcePartition = source.partition();
+        job.sourceOffset = source.offset();
+        job.acceptedAt = clock.instant();
+        return job;
     }
 
-    private void auditReceived(RequestSource source, Partial partial, String payload) {
+    private static void inTransaction(Runnable work) {
+        QuarkusTransaction.requiringNew().run(work);
+    }
+
+    private AuditEntry received(RequestSource source, Partial partial, String payload) {
         AuditEntry entry = new AuditEntry();
         entry.requestId = partial.requestId();
         entry.entryType = AuditEntry.RECEIVED;
@@ -200,15 +183,11 @@ public class ExportRequestHandler {
         entry.volumeName = partial.volumeName();
         entry.replyTo = partial.replyTo();
         entry.payload = payload;
-        setSource(entry, source);
-        entry.occurredAt = clock.instant();
-        audit.append(entry);
-    }
-
-    private static void setSource(AuditEntry entry, RequestSource source) {
         entry.sourceTopic = source.topic();
         entry.sourcePartition = source.partition();
         entry.sourceOffset = source.offset();
+        entry.occurredAt = clock.instant();
+        return entry;
     }
 
     private static Partial partialOf(ExportRequest request) {

@@ -307,31 +307,6 @@ class DecisionPathTest {
     }
 
     @Test
-    void redeliveryAfterTheImageWasCreatedAdoptsIt() {
-        cluster.volume(ns, DISK);
-        cluster.vm(ns, "vm1", "Stopped", DISK);
-        String first = newRequestId();
-        topics.send(first, request(first, ns, "vm1", null));
-        topics.awaitResult(first);
-        // the audit has no STARTED for this id, but its image exists: as after a crash between create and publish
-        String id = first + "-replayed";
-        GenericKubernetesResource image = cluster.guardImages(ns).get(0);
-        image.getMetadata().setName(dev.vmexportguard.decision.ImagePlan.imageName(id));
-        image.getMetadata().setResourceVersion(null);
-        image.getMetadata().setUid(null);
-        image.getMetadata().getAnnotations().put("vm-export-guard.dev/request-id", id);
-        server.getClient().genericKubernetesResources(dev.vmexportguard.cluster.KubernetesResources.VIRTUAL_MACHINE_IMAGE)
-                .inNamespace(ns).resource(image).create();
-
-        topics.send(id, request(id, ns, "vm1", null));
-
-        Event started = topics.awaitResult(id);
-        assertThat(started.type()).isEqualTo("STARTED");
-        assertThat(started.body().path("image").path("name").asText()).isEqualTo(image.getMetadata().getName());
-        assertThat(cluster.guardImages(ns)).hasSize(2);
-    }
-
-    @Test
     void reusedRequestIdForAnotherVolumeIsRefused() {
         cluster.volume(ns, DISK);
         cluster.volume(ns, "vm2-disk-0-zzzzz");

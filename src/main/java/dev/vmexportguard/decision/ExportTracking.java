@@ -1,0 +1,65 @@
+package dev.vmexportguard.decision;
+
+import java.time.Duration;
+import java.time.Instant;
+import java.util.Optional;
+
+/** What a running export's next step is, given its image and the power state of the VMs using its volume. */
+public final class ExportTracking {
+
+    /** A running export, as the guard recorded it. {@code lastStep} is the last progress step published, or -1. */
+    public record RunningExport(String namespace, String volumeName, String imageName, String displayName,
+                                Instant startedAt, int lastStep) {
+    }
+
+    public sealed interface Step {
+    }
+
+    public record Unchanged() implements Step {
+    }
+
+    /** Progress reached a new 10-point step. */
+    public record Progressed(int step) implements Step {
+    }
+
+    public record Completed() implements Step {
+    }
+
+    /** The export ends without an image; {@code deleteImage} when the guard must remove what was copied. */
+    public record Failed(ReasonCode reason, String message, boolean deleteImage, Evidence observed) implements Step {
+    }
+
+    private ExportTracking() {
+    }
+
+    /**
+     * Order matters: an image that is ready is complete even if its VM was started since; a VM started during the
+     * copy fails the export even if the copy is about to time out.
+     */
+    public static Step next(RunningExport export, Optional<ImageStatus> image, Optional<Decision.Rejected> unsafe,
+                            Instant now, Duration timeout, boolean deleteOnTimeout) {
+        if (image.isEmpty()) {
+            return new Failed(ReasonCode.IMAGE_DELETED, Messages.imageDeleted(export), false, null);
+        }
+        ImageStatus status = image.get();
+        if (status.imported()) {
+            return new Completed();
+        }
+        if (status.retryLimitExceeded()) {
+            return new Failed(ReasonCode.EXPORT_FAILED, Messages.exportFailed(export, status.failureMessage()), false, null);
+        }
+        if (unsafe.isPresent()) {
+            return new Failed(ReasonCode.VM_STARTED_DURING_EXPORT,
+                    Messages.vmStartedDuringExport(export.volumeName(), export.imageName(), unsafe.get().message()), true, unsafe.get().observed());
+        }
+        if (export.startedAt() != null && now.isAfter(export.startedAt().plus(timeout))) {
+            return new Failed(ReasonCode.EXPORT_TIMEOUT, Messages.exportTimeout(export, timeout, deleteOnTimeout),
+                    deleteOnTimeout, null);
+        }
+        int step = Math.min(90, Math.max(0, status.progress()) / 10 * 10);
+        if (step > 0 && step > export.lastStep()) {
+            return new Progressed(step);
+        }
+        return new Unchanged();
+    }
+}

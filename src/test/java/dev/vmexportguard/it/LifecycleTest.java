@@ -1,0 +1,345 @@
+package dev.vmexportguard.it;
+
+import static dev.vmexportguard.support.Requests.newRequestId;
+import static dev.vmexportguard.support.Requests.request;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+import static org.hamcrest.Matchers.contains;
+import static org.hamcrest.Matchers.equalTo;
+
+import dev.vmexportguard.cluster.KubernetesResources;
+import dev.vmexportguard.export.ExportJob;
+import dev.vmexportguard.export.ExportJobs;
+import dev.vmexportguard.support.AuditApi;
+import dev.vmexportguard.support.GuardTopics;
+import dev.vmexportguard.support.GuardTopics.Event;
+import dev.vmexportguard.support.HarvesterApiSetup;
+import dev.vmexportguard.support.HarvesterCluster;
+import dev.vmexportguard.support.HarvesterSimulator;
+import io.fabric8.kubernetes.api.model.GenericKubernetesResource;
+import io.quarkus.test.junit.QuarkusTest;
+import io.quarkus.test.junit.QuarkusTestProfile;
+import io.quarkus.test.junit.TestProfile;
+import io.quarkus.test.kubernetes.client.KubernetesServer;
+import io.quarkus.test.kubernetes.client.KubernetesTestServer;
+import io.quarkus.test.kubernetes.client.WithKubernetesTestServer;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/** Exports followed to their end, with Harvester's image controller and KubeVirt played by the simulator. */
+@QuarkusTest
+@TestProfile(LifecycleTest.TwoSlots.class)
+@WithKubernetesTestServer(crud = true, setup = HarvesterApiSetup.class)
+class LifecycleTest {
+
+    public static class TwoSlots implements QuarkusTestProfile {
+        @Override
+        public Map<String, String> getConfigOverrides() {
+            return Map.of("guard.exports.max-concurrent", "2");
+        }
+    }
+
+    @KubernetesTestServer
+    KubernetesServer server;
+
+    @jakarta.inject.Inject
+    ExportJobs jobs;
+
+    HarvesterCluster cluster;
+    HarvesterSimulator simulator;
+    GuardTopics topics;
+    String ns;
+    final List<String> requests = new ArrayList<>();
+
+    record Export(String requestId, String vm, String disk, String image) {
+    }
+
+    @BeforeEach
+    void setUp() {
+        cluster = new HarvesterCluster(server.getClient());
+        simulator = new HarvesterSimulator(server.getClient());
+        topics = GuardTopics.get();
+        ns = HarvesterCluster.freshNamespace();
+    }
+
+    /** Every export a test left running is completed, so that the next test has both slots. */
+    @AfterEach
+    void endLeftovers() {
+        for (String id : requests) {
+            if (finalEvent(id) == null) {
+                cluster.guardImages(ns).stream()
+                        .filter(i -> id.equals(i.getMetadata().getAnnotations().get("vm-export-guard.dev/request-id")))
+                        .forEach(i -> simulator.complete(ns, i.getMetadata().getName(), 1));
+            }
+        }
+        await().atMost(Duration.ofSeconds(60)).until(() -> requests.stream().allMatch(id -> finalEvent(id) != null));
+    }
+
+    String send(String vm, String disk) {
+        String id = newRequestId();
+        requests.add(id);
+        topics.send(id, request(id, ns, vm, disk));
+        return id;
+    }
+
+    Export started(String vm) {
+        String disk = vm + "-disk-0-abcde";
+        cluster.volume(ns, disk);
+        cluster.vm(ns, vm, "Stopped", disk);
+        String id = send(vm, null);
+        Event started = awaitEvent(id, "STARTED");
+        return new Export(id, vm, disk, started.body().path("image").path("name").asText());
+    }
+
+    Event awaitEvent(String id, String type) {
+        await().atMost(Duration.ofSeconds(60)).until(() -> topics.results(id).stream().anyMatch(e -> e.type().equals(type)));
+        return topics.results(id).stream().filter(e -> e.type().equals(type)).findFirst().orElseThrow();
+    }
+
+    Event finalEvent(String id) {
+        return topics.results(id).stream().filter(e -> List.of("REJECTED", "COMPLETED", "FAILED").contains(e.type()))
+                .findFirst().orElse(null);
+    }
+
+    Event awaitFinal(String id) {
+        await().atMost(Duration.ofSeconds(60)).until(() -> finalEvent(id) != null);
+        return finalEvent(id);
+    }
+
+    String lockOf(String vm) {
+        GenericKubernetesResource current = server.getClient().genericKubernetesResources(KubernetesResources.VIRTUAL_MACHINE)
+                .inNamespace(ns).withName(vm).get();
+        Map<String, String> annotations = current.getMetadata().getAnnotations();
+        return annotations == null ? null : annotations.get("vm-export-guard.dev/export-in-progress");
+    }
+
+    @Test
+    void exportIsFollowedToCompletionWithProgressInOrder() {
+        Export export = started("vm1");
+        assertThat(lockOf("vm1")).isEqualTo(export.requestId());
+
+        simulator.progress(ns, export.image(), 35);
+        awaitEvents(export.requestId(), 2);
+        simulator.progress(ns, export.image(), 20);
+        simulator.progress(ns, export.image(), 38);
+        simulator.progress(ns, export.image(), 72);
+        awaitEvents(export.requestId(), 3);
+        simulator.complete(ns, export.image(), 10_737_418_240L);
+
+        Event completed = awaitFinal(export.requestId());
+        List<Event> events = topics.results(export.requestId());
+        assertThat(events).extracting(Event::type).containsExactly("STARTED", "PROGRESS", "PROGRESS", "COMPLETED");
+        assertThat(events.get(1).body().path("image").path("progress").asInt()).isEqualTo(35);
+        assertThat(events.get(1).message()).contains("30%");
+        assertThat(events.get(2).message()).contains("70%");
+        assertThat(completed.reason()).isNull();
+        assertThat(completed.headers()).containsEntry("ce_type", "dev.vmexportguard.export.completed");
+        assertThat(completed.body().path("image").path("size").asLong()).isEqualTo(10_737_418_240L);
+        assertThat(completed.body().path("image").path("virtualSize").asLong()).isEqualTo(10_737_418_240L);
+        assertThat(completed.body().path("image").path("storageClassName").asText()).isEqualTo("lh-" + export.image());
+        assertThat(completed.body().path("image").path("displayName").asText()).isNotEmpty();
+        await().untilAsserted(() -> assertThat(lockOf("vm1")).isNull());
+        assertThat(cluster.guardImages(ns)).hasSize(1);
+        AuditApi.export(export.requestId(), 5).body("status", equalTo("COMPLETED"))
+                .body("history.type", contains("RECEIVED", "STARTED", "PROGRESS", "PROGRESS", "COMPLETED"));
+    }
+
+    private void awaitEvents(String id, int count) {
+        topics.awaitResults(id, count);
+    }
+
+    @Test
+    void harvesterGivingUpFailsTheExportWithItsMessage() {
+        Export export = started("vm1");
+
+        simulator.failAfterRetries(ns, export.image(), "retry attempted 3/3 failed: backing image download failed");
+
+        Event failed = awaitFinal(export.requestId());
+        assertThat(failed.type()).isEqualTo("FAILED");
+        assertThat(failed.reason()).isEqualTo("EXPORT_FAILED");
+        assertThat(failed.message()).contains("retry attempted 3/3 failed");
+        await().untilAsserted(() -> assertThat(lockOf("vm1")).isNull());
+        assertThat(cluster.guardImages(ns)).hasSize(1);
+    }
+
+    @Test
+    void imageDeletedBeforeCompletionFailsTheExport() {
+        Export export = started("vm1");
+
+        simulator.delete(ns, export.image());
+
+        Event failed = awaitFinal(export.requestId());
+        assertThat(failed.reason()).isEqualTo("IMAGE_DELETED");
+        assertThat(failed.message()).contains(export.image());
+        await().untilAsserted(() -> assertThat(lockOf("vm1")).isNull());
+    }
+
+    @Test
+    void vmStartedDuringTheCopyEndsTheExportAndRemovesTheImage() {
+        Export export = started("vm1");
+        simulator.progress(ns, export.image(), 15);
+
+        simulator.startVm(ns, "vm1", export.disk());
+
+        Event failed = awaitFinal(export.requestId());
+        assertThat(failed.type()).isEqualTo("FAILED");
+        assertThat(failed.reason()).isEqualTo("VM_STARTED_DURING_EXPORT");
+        assertThat(failed.message()).contains(ns + "/vm1").contains("deleted");
+        assertThat(failed.body().path("observed").path("vms").get(0).path("vmiPhase").asText()).isEqualTo("Scheduling");
+        await().untilAsserted(() -> assertThat(cluster.guardImages(ns)).isEmpty());
+        await().untilAsserted(() -> assertThat(lockOf("vm1")).isNull());
+    }
+
+    @Test
+    void vmStartedBetweenTheCheckAndTheCopyIsCaughtByTheSecondCheck() {
+        String disk = "vm1-disk-0-abcde";
+        cluster.volume(ns, disk);
+        cluster.vm(ns, "vm1", "Stopped", disk);
+        cluster.vmi(ns, "vm1", "Scheduling", disk);
+        // the first two reads of the VMIs (the request's check, and the check when the export gets its slot) do
+        // not see the VMI yet: it appears between them and the image creation
+        server.expect().get().withPath("/apis/kubevirt.io/v1/namespaces/" + ns + "/virtualmachineinstances")
+                .andReturn(200, "{\"apiVersion\":\"kubevirt.io/v1\",\"kind\":\"VirtualMachineInstanceList\","
+                        + "\"metadata\":{\"resourceVersion\":\"1\"},\"items\":[]}").times(2);
+
+        String id = send("vm1", null);
+
+        Event failed = awaitFinal(id);
+        assertThat(topics.results(id)).extracting(Event::type).containsExactly("FAILED");
+        assertThat(failed.reason()).isEqualTo("VM_STARTED_DURING_EXPORT");
+        assertThat(failed.message()).contains("vm1").contains("Scheduling");
+        await().untilAsserted(() -> assertThat(cluster.allImages(ns)).isEmpty());
+        await().untilAsserted(() -> assertThat(lockOf("vm1")).isNull());
+    }
+
+    @Test
+    void secondRequestForAVolumeBeingExportedIsRefused() {
+        Export first = started("vm1");
+
+        String second = send(null, first.disk());
+
+        Event rejected = awaitFinal(second);
+        assertThat(rejected.reason()).isEqualTo("EXPORT_IN_PROGRESS");
+        assertThat(rejected.message()).contains(first.requestId());
+        assertThat(cluster.guardImages(ns)).hasSize(1);
+    }
+
+    @Test
+    void twoRequestsForOneVolumeAtOnceStartOneExport() {
+        String disk = "vm1-disk-0-abcde";
+        cluster.volume(ns, disk);
+        cluster.vm(ns, "vm1", "Stopped", disk);
+
+        String a = send("vm1", null);
+        String b = send(null, disk);
+
+        List<Event> finals = new ArrayList<>();
+        await().atMost(Duration.ofSeconds(60)).until(() -> {
+            finals.clear();
+            topics.results(a).stream().filter(e -> !e.type().equals("PROGRESS")).findFirst().ifPresent(finals::add);
+            topics.results(b).stream().filter(e -> !e.type().equals("PROGRESS")).findFirst().ifPresent(finals::add);
+            return finals.size() == 2;
+        });
+        assertThat(finals).extracting(Event::type).containsExactlyInAnyOrder("STARTED", "REJECTED");
+        assertThat(finals).filteredOn(e -> e.type().equals("REJECTED")).extracting(Event::reason)
+                .containsExactly("EXPORT_IN_PROGRESS");
+        assertThat(cluster.guardImages(ns)).hasSize(1);
+    }
+
+    /** Replicas of the guard share the database: the unique index, not memory, keeps one export per volume. */
+    @Test
+    void databaseAcceptsOneExportPerVolumeUnderConcurrentReplicas() throws Exception {
+        int replicas = 6;
+        java.util.concurrent.CountDownLatch go = new java.util.concurrent.CountDownLatch(1);
+        java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newFixedThreadPool(replicas);
+        List<java.util.concurrent.Future<Boolean>> outcomes = new ArrayList<>();
+        for (int i = 0; i < replicas; i++) {
+            String id = newRequestId();
+            outcomes.add(pool.submit(() -> {
+                go.await();
+                try {
+                    io.quarkus.narayana.jta.QuarkusTransaction.requiringNew().run(() -> jobs.accept(job(id, "shared-disk")));
+                    return true;
+                } catch (ExportJobs.VolumeBusyException e) {
+                    return false;
+                }
+            }));
+        }
+        go.countDown();
+        long accepted = 0;
+        for (var outcome : outcomes) {
+            accepted += outcome.get(30, java.util.concurrent.TimeUnit.SECONDS) ? 1 : 0;
+        }
+        pool.shutdown();
+        assertThat(accepted).isEqualTo(1);
+        assertThat(jobs.activeOn(ns, "shared-disk")).isPresent();
+        // the accepted job would be started by the guard; the volume does not exist, so it ends refused
+        await().atMost(Duration.ofSeconds(30)).until(() -> jobs.activeOn(ns, "shared-disk").isEmpty());
+    }
+
+    ExportJob job(String requestId, String volume) {
+        ExportJob job = new ExportJob();
+        job.requestId = requestId;
+        job.namespace = ns;
+        job.volumeName = volume;
+        job.requestedBy = "replica-test";
+        job.request = "{\"requestId\":\"" + requestId + "\",\"namespace\":\"" + ns + "\",\"volumeName\":\""
+                + volume + "\",\"requestedBy\":\"replica-test\",\"onRunning\":\"REJECT\"}";
+        job.state = ExportJob.State.PENDING;
+        job.acceptedAt = java.time.Instant.now();
+        return job;
+    }
+
+    @Test
+    void exportsBeyondTheLimitAreQueuedAndStartedWithFreshChecks() {
+        Export a = started("vm-a");
+        Export b = started("vm-b");
+        cluster.volume(ns, "vm-c-disk-0-abcde");
+        cluster.vm(ns, "vm-c", "Stopped", "vm-c-disk-0-abcde");
+        cluster.volume(ns, "vm-d-disk-0-abcde");
+        cluster.vm(ns, "vm-d", "Stopped", "vm-d-disk-0-abcde");
+
+        String c = send("vm-c", null);
+        Event queuedC = awaitEvent(c, "QUEUED");
+        String d = send("vm-d", null);
+        Event queuedD = awaitEvent(d, "QUEUED");
+
+        assertThat(queuedC.body().path("queuePosition").asInt()).isEqualTo(1);
+        assertThat(queuedD.body().path("queuePosition").asInt()).isEqualTo(2);
+        assertThat(queuedC.message()).contains("position 1");
+        // d's VM is started while it waits: when its turn comes, the check done again refuses it
+        simulator.startVm(ns, "vm-d", "vm-d-disk-0-abcde");
+
+        simulator.complete(ns, a.image(), 1);
+        Event startedC = awaitEvent(c, "STARTED");
+        assertThat(startedC.body().path("image").path("name").asText()).isNotEmpty();
+        simulator.complete(ns, b.image(), 1);
+
+        Event refusedD = awaitFinal(d);
+        assertThat(refusedD.type()).isEqualTo("REJECTED");
+        assertThat(refusedD.reason()).isEqualTo("VM_RUNNING");
+        assertThat(topics.results(d)).extracting(Event::type).containsExactly("QUEUED", "REJECTED");
+        assertThat(cluster.guardImages(ns)).hasSize(3);
+    }
+
+    @Test
+    void requestDeliveredAgainAfterCompletionGetsItsCurrentStateAndNoSecondImage() {
+        Export export = started("vm1");
+        simulator.complete(ns, export.image(), 1);
+        Event completed = awaitFinal(export.requestId());
+        AuditApi.export(export.requestId(), 3);
+
+        topics.send(export.requestId(), request(export.requestId(), ns, "vm1", null));
+
+        List<Event> events = topics.awaitResults(export.requestId(), 3);
+        Event again = events.get(2);
+        assertThat(again.type()).isEqualTo("COMPLETED");
+        assertThat(again.body().path("eventId").asText()).isEqualTo(completed.body().path("eventId").asText());
+        assertThat(cluster.guardImages(ns)).hasSize(1);
+    }
+}

@@ -1,0 +1,220 @@
+package dev.vmexportguard.process;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.vmexportguard.cluster.KubernetesResources;
+import dev.vmexportguard.support.GuardTopics;
+import dev.vmexportguard.support.HarvesterApiSetup;
+import dev.vmexportguard.support.HarvesterCluster;
+import dev.vmexportguard.support.KafkaBrokerResource;
+import dev.vmexportguard.support.PostgresResource;
+import dev.vmexportguard.support.Requests;
+import io.fabric8.kubernetes.api.model.GenericKubernetesResource;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.quarkus.test.kubernetes.client.KubernetesServer;
+import java.net.InetAddress;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.Collectors;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.AdminClientConfig;
+import org.apache.kafka.clients.admin.OffsetSpec;
+import org.apache.kafka.clients.consumer.OffsetAndMetadata;
+import org.apache.kafka.common.TopicPartition;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The built guard, killed with SIGKILL during a burst of requests and again while exports run, then started again:
+ * every request ends with exactly one final outcome, nothing is exported twice. Then a SIGTERM stops it cleanly.
+ */
+class GuardRestartIT {
+    private static final ObjectMapper JSON = new ObjectMapper();
+    private static final String NS = "burst";
+    private static final int STOPPED_VMS = 16;
+    private static final int RUNNING_VMS = 4;
+
+    static KafkaBrokerResource kafka = new KafkaBrokerResource();
+    static PostgresResource postgres = new PostgresResource();
+    static KubernetesServer api;
+    static Map<String, String> environment = new HashMap<>();
+    static ScheduledExecutorService imageController;
+
+    @BeforeAll
+    static void startBackingServices() {
+        Map<String, String> kafkaConfig = kafka.start();
+        Map<String, String> database = postgres.start();
+        api = new KubernetesServer(false, true, InetAddress.getLoopbackAddress(), 0, List.of());
+        api.before();
+        new HarvesterApiSetup().accept(api);
+        environment.put("KAFKA_BOOTSTRAP_SERVERS", kafkaConfig.get("kafka.bootstrap.servers"));
+        environment.put("QUARKUS_DATASOURCE_JDBC_URL", database.get("quarkus.datasource.jdbc.url"));
+        environment.put("QUARKUS_DATASOURCE_USERNAME", database.get("quarkus.datasource.username"));
+        environment.put("QUARKUS_DATASOURCE_PASSWORD", database.get("quarkus.datasource.password"));
+        environment.put("KUBERNETES_MASTER", api.getClient().getMasterUrl().toString());
+        environment.put("KUBERNETES_AUTH_TRYKUBECONFIG", "false");
+        environment.put("KUBERNETES_AUTH_TRYSERVICEACCOUNT", "false");
+        environment.put("KUBERNETES_NAMESPACE", "default");
+        environment.put("GUARD_EXPORTS_MAX_CONCURRENT", "3");
+        environment.put("GUARD_EXPORTS_DISPATCH_INTERVAL", "200ms");
+        environment.put("GUARD_EXPORTS_RESYNC_INTERVAL", "1s");
+        environment.put("QUARKUS_SHUTDOWN_TIMEOUT", "20s");
+        imageController = Executors.newSingleThreadScheduledExecutor();
+        imageController.scheduleWithFixedDelay(() -> advanceImages(api.getClient()), 300, 300, TimeUnit.MILLISECONDS);
+    }
+
+    @AfterAll
+    static void stopBackingServices() {
+        imageController.shutdownNow();
+        api.after();
+        postgres.stop();
+        kafka.stop();
+    }
+
+    /** Harvester's image controller: every guard image gains 10 points per tick, then is Imported. */
+    static void advanceImages(KubernetesClient client) {
+        try {
+            var images = client.genericKubernetesResources(KubernetesResources.VIRTUAL_MACHINE_IMAGE).inNamespace(NS);
+            for (GenericKubernetesResource image : images.list().getItems()) {
+                Map<String, Object> status = image.get("status") == null ? new HashMap<>() : new HashMap<>(image.get("status"));
+                int progress = status.get("progress") instanceof Number n ? n.intValue() : 0;
+                if (progress >= 100) {
+                    continue;
+                }
+                progress = Math.min(100, progress + 10);
+                status.put("progress", progress);
+                status.put("conditions", List.of(
+                        Map.of("type", "Initialized", "status", "True", "reason", "Initialized"),
+                        progress == 100 ? Map.of("type", "Imported", "status", "True", "reason", "Imported")
+                                : Map.of("type", "Imported", "status", "Unknown", "reason", "Importing")));
+                if (progress == 100) {
+                    status.put("size", 1_073_741_824L);
+                    status.put("virtualSize", 1_073_741_824L);
+                }
+                image.setAdditionalProperty("status", status);
+                images.resource(image).update();
+            }
+        } catch (RuntimeException e) {
+            // an image changed under us (deleted, or a newer version): next tick
+        }
+    }
+
+    @Test
+    void killedTwiceEveryRequestEndsOnceAndNothingIsExportedTwice() throws Exception {
+        HarvesterCluster cluster = new HarvesterCluster(api.getClient());
+        List<String> stopped = new ArrayList<>();
+        List<String> running = new ArrayList<>();
+        for (int i = 0; i < STOPPED_VMS; i++) {
+            cluster.volume(NS, "s" + i + "-disk-0-aaaaa");
+            cluster.vm(NS, "s" + i, "Stopped", "s" + i + "-disk-0-aaaaa");
+            stopped.add(Requests.newRequestId());
+        }
+        for (int i = 0; i < RUNNING_VMS; i++) {
+            cluster.volume(NS, "r" + i + "-disk-0-aaaaa");
+            cluster.vm(NS, "r" + i, "Running", "r" + i + "-disk-0-aaaaa");
+            cluster.vmi(NS, "r" + i, "Running", "r" + i + "-disk-0-aaaaa");
+            running.add(Requests.newRequestId());
+        }
+        GuardTopics topics = GuardTopics.get();
+
+        GuardProcess first = GuardProcess.start("first", environment);
+        first.awaitReady(Duration.ofSeconds(60));
+        for (int i = 0; i < STOPPED_VMS; i++) {
+            String id = stopped.get(i);
+            topics.send(id, Requests.request(id, NS, "s" + i, null));
+            if (i % 4 == 0) {
+                topics.send(id, Requests.request(id, NS, "s" + i, null));
+            }
+            if (i < RUNNING_VMS) {
+                topics.send(running.get(i), Requests.request(running.get(i), NS, "r" + i, null));
+            }
+        }
+        // during the burst: some requests answered, most not
+        await().atMost(Duration.ofSeconds(60)).until(() -> answered(topics, stopped) >= 2);
+        first.kill();
+
+        GuardProcess second = GuardProcess.start("second", environment);
+        second.awaitReady(Duration.ofSeconds(60));
+        // while exports run: some completed, others started and copying
+        await().atMost(Duration.ofSeconds(90)).until(() -> count(topics, stopped, "COMPLETED") >= 3
+                && count(topics, stopped, "STARTED") > count(topics, stopped, "COMPLETED"));
+        second.kill();
+
+        GuardProcess third = GuardProcess.start("third", environment);
+        third.awaitReady(Duration.ofSeconds(60));
+        List<String> all = new ArrayList<>(stopped);
+        all.addAll(running);
+        await().atMost(Duration.ofSeconds(180)).until(() -> all.stream().allMatch(id -> finalTypes(topics, id).size() >= 1));
+
+        for (String id : stopped) {
+            assertThat(finalTypes(topics, id)).as("final events on the topic for %s", id).containsOnly("COMPLETED");
+            assertThat(auditedFinalTypes(third, id)).as("final events in the audit for %s", id).containsOnly("COMPLETED");
+        }
+        for (String id : running) {
+            assertThat(finalTypes(topics, id)).as("final events for %s", id).isNotEmpty().containsOnly("REJECTED");
+            assertThat(auditedFinalTypes(third, id)).isNotEmpty().containsOnly("REJECTED");
+        }
+        List<GenericKubernetesResource> images = api.getClient()
+                .genericKubernetesResources(KubernetesResources.VIRTUAL_MACHINE_IMAGE).inNamespace(NS).list().getItems();
+        Map<String, Long> imagesPerRequest = images.stream().collect(Collectors.groupingBy(
+                i -> i.getMetadata().getAnnotations().get(KubernetesResources.ANNOTATION_REQUEST_ID), Collectors.counting()));
+        assertThat(imagesPerRequest).hasSize(STOPPED_VMS).allSatisfy((id, n) -> assertThat(n).isEqualTo(1L));
+        assertThat(imagesPerRequest.keySet()).containsExactlyInAnyOrderElementsOf(stopped);
+        for (int i = 0; i < STOPPED_VMS; i++) {
+            GenericKubernetesResource vm = api.getClient().genericKubernetesResources(KubernetesResources.VIRTUAL_MACHINE)
+                    .inNamespace(NS).withName("s" + i).get();
+            assertThat(vm.getMetadata().getAnnotations()).as("lock of s%d", i)
+                    .doesNotContainKey(KubernetesResources.ANNOTATION_EXPORT_LOCK);
+        }
+
+        // SIGTERM: the guard stops within its shutdown timeout and has committed what it consumed
+        assertThat(third.terminate(Duration.ofSeconds(30))).as("stopped on SIGTERM").isTrue();
+        try (Admin admin = Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG,
+                KafkaBrokerResource.bootstrapServers()))) {
+            Map<TopicPartition, OffsetAndMetadata> committed = admin.listConsumerGroupOffsets("vm-export-guard")
+                    .partitionsToOffsetAndMetadata().get();
+            TopicPartition partition = new TopicPartition(GuardTopics.REQUESTS, 0);
+            long end = admin.listOffsets(Map.of(partition, OffsetSpec.latest())).partitionResult(partition).get().offset();
+            assertThat(committed.get(partition).offset()).isEqualTo(end);
+        }
+    }
+
+    private static long answered(GuardTopics topics, List<String> ids) {
+        return ids.stream().filter(id -> !topics.results(id).isEmpty()).count();
+    }
+
+    private static long count(GuardTopics topics, List<String> ids, String type) {
+        return ids.stream().filter(id -> topics.results(id).stream().anyMatch(e -> e.type().equals(type))).count();
+    }
+
+    private static Set<String> finalTypes(GuardTopics topics, String id) {
+        Set<String> types = new HashSet<>();
+        topics.results(id).stream().map(GuardTopics.Event::type)
+                .filter(t -> t.equals("REJECTED") || t.equals("COMPLETED") || t.equals("FAILED")).forEach(types::add);
+        return types;
+    }
+
+    private static Set<String> auditedFinalTypes(GuardProcess guard, String id) throws Exception {
+        JsonNode rows = JSON.readTree(guard.get("/api/audit?limit=500&requestId=" + id)).path("items");
+        Set<String> types = new HashSet<>();
+        rows.forEach(row -> {
+            String type = row.path("type").asText();
+            if (type.equals("REJECTED") || type.equals("COMPLETED") || type.equals("FAILED")) {
+                types.add(type);
+            }
+        });
+        return types;
+    }
+}
