@@ -1,6 +1,7 @@
 package dev.vmexportguard.api;
 
 import dev.vmexportguard.audit.AuditEntry;
+import dev.vmexportguard.service.RequestSource;
 import java.time.Instant;
 import java.util.Map;
 
@@ -20,21 +21,18 @@ public record AuditEntryView(
         String replyTo,
         Map<String, Object> observed,
         String payload,
-        Source source,
+        RequestSource source,
         Instant occurredAt,
         Instant recordedAt) {
 
     public record Image(String namespace, String name, String displayName) {
     }
 
-    public record Source(String topic, Integer partition, Long offset) {
-    }
-
     static AuditEntryView of(AuditEntry e) {
         return new AuditEntryView(e.id, e.requestId, e.entryType, e.eventId, e.reason, e.message, e.requestedBy,
                 e.namespace, e.vmName, e.volumeName,
                 e.imageName == null ? null : new Image(e.imageNamespace, e.imageName, e.imageDisplayName),
-                e.replyTo, e.observed, e.payload, new Source(e.sourceTopic, e.sourcePartition, e.sourceOffset),
+                e.replyTo, e.observed, e.payload, e.source,
                 e.occurredAt, e.recordedAt);
     }
 }

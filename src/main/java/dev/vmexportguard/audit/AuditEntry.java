@@ -1,6 +1,8 @@
 package dev.vmexportguard.audit;
 
+import dev.vmexportguard.service.RequestSource;
 import jakarta.persistence.Column;
+import jakarta.persistence.Embedded;
 import jakarta.persistence.Entity;
 import jakarta.persistence.GeneratedValue;
 import jakarta.persistence.GenerationType;
@@ -69,14 +71,9 @@ public class AuditEntry {
     /** For an event: the event as published (JSON). */
     public String event;
 
-    @Column(name = "source_topic")
-    public String sourceTopic;
-
-    @Column(name = "source_partition")
-    public Integer sourcePartition;
-
-    @Column(name = "source_offset")
-    public Long sourceOffset;
+    /** The Kafka record of the request. */
+    @Embedded
+    public RequestSource source;
 
     @Column(name = "occurred_at", nullable = false)
     public Instant occurredAt;

@@ -40,12 +40,6 @@ public class VmLocks {
         }
     }
 
-    /** The requests holding a VM's lock, as read now. */
-    public Set<String> holders(String namespace, String vmName) {
-        GenericKubernetesResource vm = get(namespace, vmName);
-        return vm == null ? Set.of() : holders(vm);
-    }
-
     private void edit(String namespace, String vmName, java.util.function.Consumer<Set<String>> change) {
         GenericKubernetesResource vm = get(namespace, vmName);
         if (vm == null) {

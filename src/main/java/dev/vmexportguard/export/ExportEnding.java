@@ -46,7 +46,7 @@ public class ExportEnding {
             job.deleteImage = deleteImage && job.imageName != null;
             jobs.save(job);
             outbox.add(ResultEvent.of(JobEvents.subject(job), type, reason, message, observed, image, null, FINAL,
-                    clock.instant()), JobEvents.source(job));
+                    clock.instant()), job.source);
         });
         LOG.infof("export %s ended: %s %s", job.requestId, type, reason == null ? "" : reason);
         finish(job);

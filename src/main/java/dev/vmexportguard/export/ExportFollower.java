@@ -54,7 +54,7 @@ public class ExportFollower {
                 jobs.save(job);
                 outbox.add(ResultEvent.of(JobEvents.subject(job), EventType.PROGRESS, null,
                         Messages.progress(job.imageDisplayName, progressed.step()), null, ref, null,
-                        "progress-" + progressed.step(), clock.instant()), JobEvents.source(job));
+                        "progress-" + progressed.step(), clock.instant()), job.source);
             });
         } else if (step instanceof ExportTracking.Completed) {
             ending.end(job, EventType.COMPLETED, null, Messages.completed(job.namespace, job.imageDisplayName,

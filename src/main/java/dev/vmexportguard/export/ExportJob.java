@@ -1,6 +1,8 @@
 package dev.vmexportguard.export;
 
+import dev.vmexportguard.service.RequestSource;
 import jakarta.persistence.Column;
+import jakarta.persistence.Embedded;
 import jakarta.persistence.Entity;
 import jakarta.persistence.EnumType;
 import jakarta.persistence.Enumerated;
@@ -84,14 +86,9 @@ public class ExportJob {
     @Column(name = "delete_image")
     public boolean deleteImage;
 
-    @Column(name = "source_topic")
-    public String sourceTopic;
-
-    @Column(name = "source_partition")
-    public Integer sourcePartition;
-
-    @Column(name = "source_offset")
-    public Long sourceOffset;
+    /** The Kafka record of the request. */
+    @Embedded
+    public RequestSource source;
 
     @Column(name = "accepted_at")
     public Instant acceptedAt;

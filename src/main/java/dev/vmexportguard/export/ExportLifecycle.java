@@ -193,7 +193,7 @@ public class ExportLifecycle {
                     jobs.save(job);
                     outbox.add(ResultEvent.of(JobEvents.subject(job), EventType.QUEUED, null,
                             Messages.queued(job.namespace, job.volumeName, queuePosition, config.maxConcurrent()),
-                            null, null, queuePosition, "queued", clock.instant()), JobEvents.source(job));
+                            null, null, queuePosition, "queued", clock.instant()), job.source);
                 });
             }
         }

@@ -98,7 +98,7 @@ public class ExportStarter {
                 jobs.save(job);
                 outbox.add(ResultEvent.of(JobEvents.subject(job), EventType.STARTED, null,
                         Messages.started(plan, job.volumeName), approved.observed(), JobEvents.image(job), null,
-                        plan.name(), clock.instant()), JobEvents.source(job));
+                        plan.name(), clock.instant()), job.source);
             });
         } catch (ClusterAccessException e) {
             // nothing is known for sure: an image that may have been created is removed

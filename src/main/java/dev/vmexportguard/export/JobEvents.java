@@ -1,7 +1,6 @@
 package dev.vmexportguard.export;
 
 import dev.vmexportguard.decision.ResultEvent;
-import dev.vmexportguard.service.RequestSource;
 
 /** The parts of an event that come from the job it is about. */
 final class JobEvents {
@@ -11,11 +10,6 @@ final class JobEvents {
     static ResultEvent.Subject subject(ExportJob job) {
         return new ResultEvent.Subject(job.requestId, job.namespace, job.vmName, job.volumeName, job.requestedBy,
                 job.replyTo);
-    }
-
-    static RequestSource source(ExportJob job) {
-        return job.sourceTopic == null ? null
-                : new RequestSource(job.sourceTopic, job.sourcePartition, job.sourceOffset);
     }
 
     static ResultEvent.ImageRef image(ExportJob job) {

@@ -92,11 +92,7 @@ public class EventOutbox {
         row.eventId = eventId;
         row.requestId = requestId;
         row.event = eventJson;
-        if (source != null) {
-            row.sourceTopic = source.topic();
-            row.sourcePartition = source.partition();
-            row.sourceOffset = source.offset();
-        }
+        row.source = source;
         em.persist(row);
         transactions.registerInterposedSynchronization(new Synchronization() {
             @Override
@@ -170,9 +166,7 @@ public class EventOutbox {
         entry.replyTo = event.replyTo();
         entry.observed = event.observed() == null ? null : json.convertValue(event.observed(), MAP);
         entry.event = row.event;
-        entry.sourceTopic = row.sourceTopic;
-        entry.sourcePartition = row.sourcePartition;
-        entry.sourceOffset = row.sourceOffset;
+        entry.source = row.source;
         entry.occurredAt = event.occurredAt();
         return entry;
     }

@@ -58,14 +58,14 @@ public class ExportRequestHandler {
     public void handleInvalid(RequestSource source, Partial partial, List<Violation> violations, String payload) {
         QuarkusTransaction.requiringNew().run(() -> {
             audit.append(received(source, partial, payload));
-            refuse(partial, ReasonCode.INVALID_REQUEST, Messages.invalidRequest(violations), null, source);
+            refuse(partial, ReasonCode.INVALID_REQUEST, Messages.invalidRequest(violations), source);
         });
     }
 
     /** Answers a request that could not be handled at all; nothing was exported. */
     public void handleInternalError(RequestSource source, Partial partial, String detail) {
         QuarkusTransaction.requiringNew().run(() ->
-                refuse(partial, ReasonCode.INTERNAL_ERROR, Messages.internalError(detail), null, source));
+                refuse(partial, ReasonCode.INTERNAL_ERROR, Messages.internalError(detail), source));
     }
 
     public void handle(RequestSource source, ExportRequest request, String payload) {
@@ -81,7 +81,7 @@ public class ExportRequestHandler {
         try {
             decision = ExportDecider.decide(request, cluster.read(request.namespace()), clock.instant());
         } catch (ClusterAccessException e) {
-            inTransaction(() -> refuse(partial, e.reasonCode(), e.refusalMessage(), null, source));
+            inTransaction(() -> refuse(partial, e.reasonCode(), e.refusalMessage(), source));
             return;
         }
         // an export of the volume running explains any other refusal (its image, its locked VM) best
@@ -127,7 +127,7 @@ public class ExportRequestHandler {
         if (!sameExport) {
             inTransaction(() -> refuse(partialOf(request), ReasonCode.REQUEST_ID_CONFLICT,
                     Messages.requestIdConflict(request.requestId(), "volume " + job.namespace + "/" + job.volumeName),
-                    null, source));
+                    source));
             return;
         }
         // before its first event is out, the outbox will publish it anyway
@@ -135,11 +135,10 @@ public class ExportRequestHandler {
                 outbox.addPublished(latest.event, latest.eventId, latest.requestId, source)));
     }
 
-    private void refuse(Partial partial, ReasonCode reason, String message, Decision.Approved approved,
-                        RequestSource source) {
+    private void refuse(Partial partial, ReasonCode reason, String message, RequestSource source) {
         outbox.add(ResultEvent.refused(partial.requestId(), reason, message, partial.namespace(),
-                partial.vmName(), partial.volumeName(), partial.requestedBy(), partial.replyTo(),
-                approved == null ? null : approved.observed(), source.coordinates(), clock.instant()), source);
+                partial.vmName(), partial.volumeName(), partial.requestedBy(), partial.replyTo(), null,
+                source.coordinates(), clock.instant()), source);
     }
 
     private ExportJob job(ExportRequest request, Decision.Approved approved, RequestSource source) {
@@ -162,9 +161,7 @@ public class ExportRequestHandler {
         }
         job.imageDisplayName = approved.plan().displayName();
         job.state = ExportJob.State.PENDING;
-        job.sourceTopic = source.topic();
-        job.sourcePartition = source.partition();
-        job.sourceOffset = source.offset();
+        job.source = source;
         job.acceptedAt = clock.instant();
         return job;
     }
@@ -183,9 +180,7 @@ public class ExportRequestHandler {
         entry.volumeName = partial.volumeName();
         entry.replyTo = partial.replyTo();
         entry.payload = payload;
-        entry.sourceTopic = source.topic();
-        entry.sourcePartition = source.partition();
-        entry.sourceOffset = source.offset();
+        entry.source = source;
         entry.occurredAt = clock.instant();
         return entry;
     }

@@ -162,6 +162,13 @@ class GuardRestartIT {
             assertThat(finalTypes(topics, id)).as("final events on the topic for %s", id).containsOnly("COMPLETED");
             assertThat(auditedFinalTypes(third, id)).as("final events in the audit for %s", id).containsOnly("COMPLETED");
         }
+        for (String id : all) {
+            Map<String, Set<String>> idsPerType = new HashMap<>();
+            topics.results(id).forEach(e -> idsPerType.computeIfAbsent(e.type() + (e.type().equals("PROGRESS")
+                    ? e.message() : ""), k -> new HashSet<>()).add(e.body().path("eventId").asText()));
+            assertThat(idsPerType).as("an event published again keeps its eventId (%s)", id)
+                    .allSatisfy((type, ids) -> assertThat(ids).hasSize(1));
+        }
         for (String id : running) {
             assertThat(finalTypes(topics, id)).as("final events for %s", id).isNotEmpty().containsOnly("REJECTED");
             assertThat(auditedFinalTypes(third, id)).isNotEmpty().containsOnly("REJECTED");

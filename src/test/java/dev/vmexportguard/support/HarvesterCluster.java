@@ -8,7 +8,10 @@ import io.fabric8.kubernetes.api.model.PersistentVolumeClaimBuilder;
 import io.fabric8.kubernetes.api.model.Pod;
 import io.fabric8.kubernetes.api.model.PodBuilder;
 import io.fabric8.kubernetes.api.model.Quantity;
+import io.fabric8.kubernetes.api.model.GenericKubernetesResourceList;
 import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.dsl.NonNamespaceOperation;
+import io.fabric8.kubernetes.client.dsl.Resource;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -134,15 +137,13 @@ public final class HarvesterCluster {
                 .list().getItems();
     }
 
-    private io.fabric8.kubernetes.client.dsl.NonNamespaceOperation<GenericKubernetesResource,
-            io.fabric8.kubernetes.api.model.GenericKubernetesResourceList,
-            io.fabric8.kubernetes.client.dsl.Resource<GenericKubernetesResource>> images(String ns) {
+    public NonNamespaceOperation<GenericKubernetesResource, GenericKubernetesResourceList,
+            Resource<GenericKubernetesResource>> images(String ns) {
         return client.genericKubernetesResources(KubernetesResources.VIRTUAL_MACHINE_IMAGE).inNamespace(ns);
     }
 
-    private io.fabric8.kubernetes.client.dsl.NonNamespaceOperation<GenericKubernetesResource,
-            io.fabric8.kubernetes.api.model.GenericKubernetesResourceList,
-            io.fabric8.kubernetes.client.dsl.Resource<GenericKubernetesResource>> vms(String ns) {
+    public NonNamespaceOperation<GenericKubernetesResource, GenericKubernetesResourceList,
+            Resource<GenericKubernetesResource>> vms(String ns) {
         return client.genericKubernetesResources(KubernetesResources.VIRTUAL_MACHINE).inNamespace(ns);
     }
 }

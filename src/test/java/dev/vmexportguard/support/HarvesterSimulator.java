@@ -1,6 +1,5 @@
 package dev.vmexportguard.support;
 
-import dev.vmexportguard.cluster.KubernetesResources;
 import io.fabric8.kubernetes.api.model.GenericKubernetesResource;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import java.time.Instant;
@@ -14,10 +13,10 @@ import java.util.Map;
  * retries that give up) and KubeVirt starting a VM. It writes what those controllers write, nothing more.
  */
 public final class HarvesterSimulator {
-    private final KubernetesClient client;
+    private final HarvesterCluster cluster;
 
     public HarvesterSimulator(KubernetesClient client) {
-        this.client = client;
+        this.cluster = new HarvesterCluster(client);
     }
 
     /** The image controller copying: Initialized, Imported Unknown, {@code status.progress} at the given value. */
@@ -45,46 +44,34 @@ public final class HarvesterSimulator {
     }
 
     public void delete(String ns, String image) {
-        images(ns).withName(image).delete();
+        cluster.images(ns).withName(image).delete();
     }
 
     /** KubeVirt starting a VM: a VMI is scheduled and the VM shows Starting. */
     public void startVm(String ns, String vm, String... claims) {
-        new HarvesterCluster(client).vmi(ns, vm, "Scheduling", claims);
-        GenericKubernetesResource current = vms(ns).withName(vm).get();
+        cluster.vmi(ns, vm, "Scheduling", claims);
+        GenericKubernetesResource current = cluster.vms(ns).withName(vm).get();
         Map<String, Object> status = new LinkedHashMap<>(current.get("status"));
         status.put("printableStatus", "Starting");
         status.put("created", true);
         current.setAdditionalProperty("status", status);
-        vms(ns).resource(current).updateStatus();
+        cluster.vms(ns).resource(current).updateStatus();
     }
 
     private void setStatus(String ns, String image, int progress, List<Map<String, Object>> conditions,
                            Map<String, Object> extra) {
-        GenericKubernetesResource current = images(ns).withName(image).get();
+        GenericKubernetesResource current = cluster.images(ns).withName(image).get();
         Map<String, Object> status = new LinkedHashMap<>();
         status.put("progress", progress);
         status.put("conditions", new ArrayList<>(conditions));
         status.putAll(extra);
         current.setAdditionalProperty("status", status);
-        images(ns).resource(current).update();
+        cluster.images(ns).resource(current).update();
     }
 
     private static Map<String, Object> condition(String type, String status, String reason, String message) {
         String now = Instant.now().toString();
         return Map.of("type", type, "status", status, "reason", reason, "message", message,
                 "lastUpdateTime", now, "lastTransitionTime", now);
-    }
-
-    private io.fabric8.kubernetes.client.dsl.NonNamespaceOperation<GenericKubernetesResource,
-            io.fabric8.kubernetes.api.model.GenericKubernetesResourceList,
-            io.fabric8.kubernetes.client.dsl.Resource<GenericKubernetesResource>> images(String ns) {
-        return client.genericKubernetesResources(KubernetesResources.VIRTUAL_MACHINE_IMAGE).inNamespace(ns);
-    }
-
-    private io.fabric8.kubernetes.client.dsl.NonNamespaceOperation<GenericKubernetesResource,
-            io.fabric8.kubernetes.api.model.GenericKubernetesResourceList,
-            io.fabric8.kubernetes.client.dsl.Resource<GenericKubernetesResource>> vms(String ns) {
-        return client.genericKubernetesResources(KubernetesResources.VIRTUAL_MACHINE).inNamespace(ns);
     }
 }
