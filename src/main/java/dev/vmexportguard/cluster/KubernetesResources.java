@@ -13,6 +13,8 @@ public final class KubernetesResources {
             "VirtualMachineInstance", "virtualmachineinstances");
     public static final ResourceDefinitionContext VIRTUAL_MACHINE_IMAGE = context("harvesterhci.io", "v1beta1",
             "VirtualMachineImage", "virtualmachineimages");
+    public static final ResourceDefinitionContext VIRTUAL_MACHINE_BACKUP = context("harvesterhci.io", "v1beta1",
+            "VirtualMachineBackup", "virtualmachinebackups");
 
     /** Labels and annotations the guard puts on what it creates. */
     public static final String LABEL_MANAGED_BY = "vm-export-guard.dev/managed-by";

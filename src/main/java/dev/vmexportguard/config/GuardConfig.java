@@ -21,6 +21,21 @@ public interface GuardConfig {
 
     Exports exports();
 
+    Authorization authorization();
+
+    interface Authorization {
+        /** How the guard checks that requestedBy may do what it asks for. */
+        enum Mode {
+            /** A SubjectAccessReview per permission: the requester's own Kubernetes rights apply. */
+            SAR,
+            /** No check: for trusted single-tenant setups only, where every requester may do everything. */
+            NONE
+        }
+
+        @WithDefault("sar")
+        Mode mode();
+    }
+
     interface Exports {
         /** Exports running at once, across all replicas; more are queued. */
         @WithDefault("2")
@@ -34,6 +49,14 @@ public interface GuardConfig {
         /** Whether the unfinished image of a timed-out export is deleted. */
         @WithDefault("true")
         boolean deleteOnTimeout();
+
+        /** VMs stopped for an export (onRunning STOP) that are not fully stopped by then fail it with STOP_TIMEOUT. */
+        @WithDefault("10m")
+        Duration stopTimeout();
+
+        /** A backup taken first (backupFirst) that is not ready by then fails the export with BACKUP_FAILED. */
+        @WithDefault("30m")
+        Duration backupTimeout();
 
         /** How often every running export is checked in full (VMs, pods, image, time), besides the watches. */
         @WithDefault("15s")

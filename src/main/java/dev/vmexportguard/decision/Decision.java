@@ -1,5 +1,7 @@
 package dev.vmexportguard.decision;
 
+import java.util.List;
+
 /** The answer to a request, given what was read from the cluster. */
 public sealed interface Decision {
 
@@ -16,10 +18,15 @@ public sealed interface Decision {
     }
 
     /**
-     * Export may start. {@code existing} is true when the image for this request is already there (a redelivered
-     * request): it is adopted, not created again.
+     * Export may start. {@code existing} is true when the image for this request is already there (a start resumed
+     * after a crash): it is adopted, not created again. {@code stopFirst} is null when every VM is safely stopped;
+     * otherwise the request asked to stop them (onRunning STOP) and the export waits until they are.
      */
-    record Approved(ImagePlan plan, Evidence observed, String vmName, String volumeName, boolean existing)
-            implements Decision {
+    record Approved(ImagePlan plan, Evidence observed, String vmName, String volumeName, boolean existing,
+                    StopFirst stopFirst) implements Decision {
+    }
+
+    /** The VMs to stop through KubeVirt (possibly none, when only a terminating pod still mounts the volume). */
+    record StopFirst(List<String> vms) {
     }
 }

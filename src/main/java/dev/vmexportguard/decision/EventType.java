@@ -6,6 +6,12 @@ public enum EventType {
     REJECTED,
     /** Accepted while the maximum of concurrent exports run; starts, after its checks again, when a slot frees. */
     QUEUED,
+    /** The request asked to stop running VMs first (onRunning STOP): they are being stopped. */
+    STOPPING_VM,
+    /** Every VM using the volume is now fully stopped. */
+    VM_STOPPED,
+    /** The backup taken before the export (backupFirst) is ready. */
+    BACKUP_READY,
     /** The image was created: the copy runs. */
     STARTED,
     /** The copy moved on by at least 10 points. */
@@ -13,7 +19,11 @@ public enum EventType {
     /** The image is ready. Final. */
     COMPLETED,
     /** The export ended without an image. Final. */
-    FAILED;
+    FAILED,
+    /** After the end, the VMs the guard stopped were started again (restartAfter). */
+    VM_RESTARTED,
+    /** After the end, a VM the guard stopped could not be started again. */
+    RESTART_FAILED;
 
     public boolean isFinal() {
         return this == REJECTED || this == COMPLETED || this == FAILED;

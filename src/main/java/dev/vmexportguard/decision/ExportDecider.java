@@ -35,12 +35,23 @@ public final class ExportDecider {
             ImagePlan plan = new ImagePlan(planned.namespace(), adopted.get().name(), adopted.get().displayName(),
                     planned.pvcName(), planned.storageClassName(), planned.requestId(), planned.requestHash(),
                     planned.requestedBy());
-            return new Decision.Approved(plan, evidence, vmName, volumeName, true);
+            return new Decision.Approved(plan, evidence, vmName, volumeName, true, null);
         }
 
         Optional<Decision.Rejected> unsafe = powerStateRefusal(request.namespace(), volumeName, vmName, evidence, cluster);
+        Decision.StopFirst stopFirst = null;
         if (unsafe.isPresent()) {
-            return unsafe.get();
+            List<String> bareVmis = evidence.vms().stream()
+                    .filter(v -> cluster.vm(v.name()).isEmpty() && !safelyStopped(Optional.empty(), cluster.vmi(v.name())))
+                    .map(Evidence.VmSeen::name).toList();
+            // a VMI without a VirtualMachine cannot be stopped through KubeVirt's stop subresource
+            if (request.onRunning() != ExportRequest.OnRunning.STOP || !bareVmis.isEmpty()) {
+                return unsafe.get();
+            }
+            stopFirst = new Decision.StopFirst(evidence.vms().stream()
+                    .filter(v -> cluster.vm(v.name()).isPresent()
+                            && !safelyStopped(cluster.vm(v.name()), cluster.vmi(v.name())))
+                    .map(Evidence.VmSeen::name).toList());
         }
 
         ImagePlan plan = ImagePlan.of(request, volume, now);
@@ -52,7 +63,7 @@ public final class ExportDecider {
                     Messages.imageNameTaken(request.namespace(), plan.displayName(), sameName.get().name()),
                     evidence, vmName, volumeName);
         }
-        return new Decision.Approved(plan, evidence, vmName, volumeName, false);
+        return new Decision.Approved(plan, evidence, vmName, volumeName, false, stopFirst);
     }
 
     /**

@@ -1,7 +1,10 @@
 package dev.vmexportguard.decision;
 
+import java.util.List;
+
 /**
- * A validated export request (contract v1). Optional fields are null when absent.
+ * A validated export request (contract v1). Optional fields are null when absent; {@code requestedByGroups} is
+ * empty when absent.
  */
 public record ExportRequest(
         String requestId,
@@ -14,7 +17,29 @@ public record ExportRequest(
         OnRunning onRunning,
         boolean restartAfter,
         String reason,
-        String replyTo) {
+        String replyTo,
+        Integer stopGracePeriodSeconds,
+        boolean backupFirst,
+        BackupType backupType,
+        List<String> requestedByGroups) {
 
+    /** What to do when a VM using the volume runs: refuse, or stop it first. */
     public enum OnRunning { REJECT, STOP }
+
+    /** Harvester's VirtualMachineBackup types: in-cluster snapshot, or a backup to the backup target. */
+    public enum BackupType {
+        SNAPSHOT, BACKUP;
+
+        /** The value of {@code spec.type} in a VirtualMachineBackup. */
+        public String specValue() {
+            return name().toLowerCase(java.util.Locale.ROOT);
+        }
+    }
+
+    /** The same request about a resolved volume and image display name, as it is kept once accepted. */
+    public ExportRequest resolved(String volume, String displayName) {
+        return new ExportRequest(requestId, namespace, vmName, volume, requestedBy, displayName, storageClassName,
+                onRunning, restartAfter, reason, replyTo, stopGracePeriodSeconds, backupFirst, backupType,
+                requestedByGroups);
+    }
 }

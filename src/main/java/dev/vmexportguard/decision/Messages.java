@@ -158,4 +158,46 @@ public final class Messages {
         }
         return d.toSeconds() + "s";
     }
+
+    public static String forbidden(String user, String permission) {
+        return "Refused: " + user + " may not " + permission + ", so the guard does not do it on their behalf;"
+                + " nothing was exported. Ask for that permission, or have someone who has it send the request.";
+    }
+
+    public static String stoppingVms(String ns, java.util.List<String> vms, String volume) {
+        return vms.isEmpty()
+                ? "Waiting: a pod still mounts volume " + ns + "/" + volume + "; the export starts once it has terminated."
+                : "Stopping VM" + (vms.size() == 1 ? " " : "s ") + String.join(", ", vms.stream().map(v -> ns + "/" + v).toList())
+                + " as requested, so that volume " + volume + " can be exported safely; the export starts once "
+                + (vms.size() == 1 ? "it is" : "they are") + " fully stopped.";
+    }
+
+    public static String vmsStopped(String ns, String volume) {
+        return "Every VM using volume " + ns + "/" + volume + " is now fully stopped (no VMI, no pod mounting it).";
+    }
+
+    public static String stopTimeout(java.time.Duration timeout, String refusal) {
+        String why = refusal.startsWith("Refused: ") ? refusal.substring("Refused: ".length()) : refusal;
+        int end = why.indexOf(';');
+        return "Export failed: after " + human(timeout) + " " + (end > 0 ? why.substring(0, end) : why)
+                + "; nothing was exported. Look at the VM in Harvester, stop it, then send the request again.";
+    }
+
+    public static String backupReady(String ns, java.util.List<String> backups, String type) {
+        return "Backup ready before the export: " + type + " " + String.join(", ", backups.stream().map(b -> ns + "/" + b).toList())
+                + ".";
+    }
+
+    public static String backupFailed(String backup, String detail) {
+        return "Export failed: the backup " + backup + " taken before it " + detail + "; nothing was exported.";
+    }
+
+    public static String restarted(String ns, java.util.List<String> vms) {
+        return "Started again after the export: " + String.join(", ", vms.stream().map(v -> ns + "/" + v).toList()) + ".";
+    }
+
+    public static String restartFailed(String ns, String vm, String detail) {
+        return "VM " + ns + "/" + vm + " was stopped for the export but could not be started again (" + detail
+                + "); start it by hand.";
+    }
 }

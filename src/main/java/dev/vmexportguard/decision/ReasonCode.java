@@ -3,6 +3,7 @@ package dev.vmexportguard.decision;
 /** Why a request was refused or an export failed. Every code is listed in the README. */
 public enum ReasonCode {
     INVALID_REQUEST,
+    FORBIDDEN,
     REQUEST_ID_CONFLICT,
     VM_NOT_FOUND,
     VOLUME_NOT_FOUND,
@@ -21,5 +22,8 @@ public enum ReasonCode {
     VM_STARTED_DURING_EXPORT,
     EXPORT_FAILED,
     IMAGE_DELETED,
-    EXPORT_TIMEOUT
+    EXPORT_TIMEOUT,
+    STOP_TIMEOUT,
+    BACKUP_FAILED,
+    RESTART_FAILED
 }

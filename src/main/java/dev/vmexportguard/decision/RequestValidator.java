@@ -15,6 +15,8 @@ public final class RequestValidator {
     public static final int MAX_REQUESTED_BY = 256;
     public static final int MAX_REASON = 1024;
     public static final int MAX_REPLY_TO = 512;
+    public static final int MAX_GRACE_PERIOD = 3600;
+    public static final int MAX_GROUPS = 32;
     private static final Pattern REQUEST_ID = Pattern.compile("[A-Za-z0-9._:-]{1," + MAX_REQUEST_ID + "}");
 
     /** The outcome: either a request or the violations (and the requestId, when one was usable). */
@@ -63,7 +65,20 @@ public final class RequestValidator {
         }
         String storageClassName = subdomain(map, "storageClassName", v);
         ExportRequest.OnRunning onRunning = onRunning(map, v);
-        boolean restartAfter = restartAfter(map, v);
+        boolean restartAfter = bool(map, "restartAfter", v);
+        if (restartAfter && onRunning == ExportRequest.OnRunning.REJECT) {
+            v.add(new Violation("restartAfter", "true needs onRunning STOP: the guard only starts again VMs it stopped"));
+        }
+        Integer grace = integer(map, "stopGracePeriodSeconds", v, 0, MAX_GRACE_PERIOD);
+        if (grace != null && onRunning == ExportRequest.OnRunning.REJECT) {
+            v.add(new Violation("stopGracePeriodSeconds", "needs onRunning STOP"));
+        }
+        boolean backupFirst = bool(map, "backupFirst", v);
+        ExportRequest.BackupType backupType = backupType(map, v);
+        if (map.get("backupType") != null && !backupFirst) {
+            v.add(new Violation("backupType", "needs backupFirst true"));
+        }
+        List<String> groups = groups(map, v);
         String reason = string(map, "reason", v, false);
         if (reason != null && reason.length() > MAX_REASON) {
             v.add(new Violation("reason", "must be at most " + MAX_REASON + " characters, has " + reason.length()));
@@ -76,7 +91,8 @@ public final class RequestValidator {
             return new Result(null, v, requestId);
         }
         return new Result(new ExportRequest(requestId, namespace, vmName, volumeName, requestedBy, displayName,
-                storageClassName, onRunning, restartAfter, reason, replyTo), List.of(), requestId);
+                storageClassName, onRunning, restartAfter, reason, replyTo, grace, backupFirst, backupType, groups),
+                List.of(), requestId);
     }
 
     private static ExportRequest.OnRunning onRunning(Map<?, ?> map, List<Violation> v) {
@@ -84,33 +100,65 @@ public final class RequestValidator {
         if (value == null) {
             return ExportRequest.OnRunning.REJECT;
         }
-        String upper = value.toUpperCase(Locale.ROOT);
-        if (upper.equals("REJECT")) {
+        try {
+            return ExportRequest.OnRunning.valueOf(value.toUpperCase(Locale.ROOT));
+        } catch (IllegalArgumentException e) {
+            v.add(new Violation("onRunning", "must be REJECT or STOP, not '" + clip(value) + "'"));
             return ExportRequest.OnRunning.REJECT;
         }
-        if (upper.equals("STOP")) {
-            v.add(new Violation("onRunning", "STOP is not available in this version of the guard;"
-                    + " stop the VM yourself and send the request with REJECT (the default)"));
-            return null;
-        }
-        v.add(new Violation("onRunning", "must be REJECT or STOP, not '" + clip(value) + "'"));
-        return null;
     }
 
-    private static boolean restartAfter(Map<?, ?> map, List<Violation> v) {
-        Object value = map.get("restartAfter");
+    private static ExportRequest.BackupType backupType(Map<?, ?> map, List<Violation> v) {
+        String value = string(map, "backupType", v, false);
+        if (value == null) {
+            return ExportRequest.BackupType.SNAPSHOT;
+        }
+        try {
+            return ExportRequest.BackupType.valueOf(value.toUpperCase(Locale.ROOT));
+        } catch (IllegalArgumentException e) {
+            v.add(new Violation("backupType", "must be snapshot or backup, not '" + clip(value) + "'"));
+            return ExportRequest.BackupType.SNAPSHOT;
+        }
+    }
+
+    private static boolean bool(Map<?, ?> map, String field, List<Violation> v) {
+        Object value = map.get(field);
         if (value == null) {
             return false;
         }
         if (!(value instanceof Boolean b)) {
-            v.add(new Violation("restartAfter", "must be a boolean, not " + describe(value)));
+            v.add(new Violation(field, "must be a boolean, not " + describe(value)));
             return false;
         }
-        if (b) {
-            v.add(new Violation("restartAfter", "true is not available in this version of the guard"
-                    + " (it goes with onRunning STOP)"));
+        return b;
+    }
+
+    private static Integer integer(Map<?, ?> map, String field, List<Violation> v, int min, int max) {
+        Object value = map.get(field);
+        if (value == null) {
+            return null;
         }
-        return false;
+        if (!(value instanceof Integer || value instanceof Long) || ((Number) value).longValue() < min
+                || ((Number) value).longValue() > max) {
+            v.add(new Violation(field, "must be a whole number from " + min + " to " + max + ", not "
+                    + (value instanceof Number ? value : describe(value))));
+            return null;
+        }
+        return ((Number) value).intValue();
+    }
+
+    private static List<String> groups(Map<?, ?> map, List<Violation> v) {
+        Object value = map.get("requestedByGroups");
+        if (value == null) {
+            return List.of();
+        }
+        if (!(value instanceof List<?> list) || list.size() > MAX_GROUPS
+                || !list.stream().allMatch(g -> g instanceof String s && !s.isBlank() && s.length() <= MAX_REQUESTED_BY)) {
+            v.add(new Violation("requestedByGroups", "must be an array of at most " + MAX_GROUPS
+                    + " group names of 1-" + MAX_REQUESTED_BY + " characters"));
+            return List.of();
+        }
+        return list.stream().map(String.class::cast).toList();
     }
 
     private static String subdomain(Map<?, ?> map, String field, List<Violation> v) {

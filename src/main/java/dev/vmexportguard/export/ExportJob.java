@@ -22,8 +22,12 @@ public class ExportJob {
         PENDING,
         /** Waiting for a slot; a QUEUED event was published. */
         QUEUED,
-        /** Has a slot: locking the VMs, creating the image, checking again. */
+        /** Has a slot: checking, then stopping, backing up or creating the image. */
         STARTING,
+        /** Waiting for the VMs it asked KubeVirt to stop (onRunning STOP) to be fully stopped. */
+        STOPPING,
+        /** Waiting for the backups taken before the export (backupFirst). */
+        BACKING_UP,
         /** The image is being copied; followed until it ends. */
         RUNNING,
         /** The final event is decided; the image is being removed (if it must) and the VMs unlocked. */
@@ -31,7 +35,7 @@ public class ExportJob {
         ENDED;
 
         public boolean holdsSlot() {
-            return this == STARTING || this == RUNNING;
+            return this == STARTING || this == STOPPING || this == BACKING_UP || this == RUNNING;
         }
     }
 
@@ -71,6 +75,25 @@ public class ExportJob {
     @Column(name = "locked_vms")
     public String lockedVms = "";
 
+    /** JSON object: the VMs the guard stopped for this export, with the runStrategy each had. */
+    @Column(name = "stopped_vms")
+    public String stoppedVms = "";
+
+    @Column(name = "stop_requested_at")
+    public Instant stopRequestedAt;
+
+    @Column(name = "backups")
+    public String backups = "";
+
+    @Column(name = "backup_started_at")
+    public Instant backupStartedAt;
+
+    @Column(name = "backups_ready")
+    public boolean backupsReady;
+
+    @Column(name = "restart_done")
+    public boolean restartDone;
+
     @Column(name = "progress_step")
     public int progressStep = -1;
 
@@ -100,6 +123,14 @@ public class ExportJob {
     public Instant endedAt;
 
     public List<String> lockedVmList() {
-        return lockedVms == null || lockedVms.isEmpty() ? List.of() : Arrays.asList(lockedVms.split(","));
+        return split(lockedVms);
+    }
+
+    public List<String> backupList() {
+        return split(backups);
+    }
+
+    private static List<String> split(String names) {
+        return names == null || names.isEmpty() ? List.of() : Arrays.asList(names.split(","));
     }
 }

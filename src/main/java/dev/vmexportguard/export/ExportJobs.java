@@ -76,7 +76,7 @@ public class ExportJobs {
     @Transactional
     public long holdingSlots() {
         return em.createQuery("select count(j) from ExportJob j where j.state in ?1", Long.class)
-                .setParameter(1, List.of(ExportJob.State.STARTING, ExportJob.State.RUNNING))
+                .setParameter(1, java.util.Arrays.stream(ExportJob.State.values()).filter(ExportJob.State::holdsSlot).toList())
                 .getSingleResult();
     }
 

@@ -73,13 +73,13 @@ public class ExportLifecycle {
                     String requestId = annotations == null ? null : annotations.get(KubernetesResources.ANNOTATION_REQUEST_ID);
                     if (requestId != null) {
                         submit(() -> jobs.find(requestId).filter(j -> j.state == ExportJob.State.RUNNING)
-                                .ifPresent(this::follow));
+                                .ifPresent(this::advance));
                     }
                 });
         Consumer<GenericKubernetesResource> namespaceChanged = resource -> {
             String namespace = resource.getMetadata().getNamespace();
-            submit(() -> jobs.inStates(ExportJob.State.RUNNING).stream()
-                    .filter(j -> j.namespace.equals(namespace)).forEach(this::follow));
+            submit(() -> jobs.inStates(ExportJob.State.RUNNING, ExportJob.State.STOPPING).stream()
+                    .filter(j -> j.namespace.equals(namespace)).forEach(this::advance));
         };
         watch(KubernetesResources.VIRTUAL_MACHINE, Map.of(), namespaceChanged);
         watch(KubernetesResources.VIRTUAL_MACHINE_INSTANCE, Map.of(), namespaceChanged);
@@ -154,13 +154,22 @@ public class ExportLifecycle {
 
     private void resyncSafely() {
         if (leader.lead()) {
-            guarded("checking running exports", () -> jobs.inStates(ExportJob.State.RUNNING).forEach(this::follow));
+            guarded("checking running exports", () -> jobs.inStates(ExportJob.State.RUNNING).forEach(this::advance));
         }
     }
 
-    private void follow(ExportJob job) {
-        guarded("following export " + job.requestId, () -> {
-            follower.follow(job);
+    /** One step of a job, by its state; a slot freed wakes the dispatch. */
+    private void advance(ExportJob job) {
+        guarded("export " + job.requestId + " (" + job.state + ")", () -> {
+            switch (job.state) {
+                case STARTING -> starter.start(job);
+                case STOPPING -> starter.continueStopping(job);
+                case BACKING_UP -> starter.continueBackingUp(job);
+                case RUNNING -> follower.follow(job);
+                case ENDING -> ending.finish(job);
+                default -> {
+                }
+            }
             if (job.state == ExportJob.State.ENDED) {
                 wake();
             }
@@ -168,12 +177,8 @@ public class ExportLifecycle {
     }
 
     void dispatch() {
-        for (ExportJob job : jobs.inStates(ExportJob.State.ENDING)) {
-            guarded("ending export " + job.requestId, () -> ending.finish(job));
-        }
-        for (ExportJob job : jobs.inStates(ExportJob.State.STARTING)) {
-            guarded("starting export " + job.requestId, () -> starter.start(job));
-        }
+        jobs.inStates(ExportJob.State.ENDING, ExportJob.State.STARTING, ExportJob.State.STOPPING,
+                ExportJob.State.BACKING_UP).forEach(this::advance);
         List<ExportJob> waiting = jobs.inStates(ExportJob.State.PENDING, ExportJob.State.QUEUED);
         int position = 0;
         for (ExportJob job : waiting) {
@@ -182,7 +187,7 @@ public class ExportLifecycle {
                     job.state = ExportJob.State.STARTING;
                     jobs.save(job);
                 });
-                guarded("starting export " + job.requestId, () -> starter.start(job));
+                advance(job);
                 continue;
             }
             position++;

@@ -5,6 +5,7 @@ import com.fasterxml.jackson.core.type.TypeReference;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.vmexportguard.audit.AuditEntry;
 import dev.vmexportguard.audit.AuditLog;
+import dev.vmexportguard.cluster.KubernetesEventRecorder;
 import dev.vmexportguard.decision.ResultEvent;
 import dev.vmexportguard.service.RequestSource;
 import io.quarkus.narayana.jta.QuarkusTransaction;
@@ -45,11 +46,13 @@ public class EventOutbox {
     private final AuditLog audit;
     private final ObjectMapper json;
     private final TransactionSynchronizationRegistry transactions;
+    private final KubernetesEventRecorder kubernetesEvents;
     private final AtomicBoolean wakeScheduled = new AtomicBoolean();
     private ScheduledExecutorService relay;
 
     public EventOutbox(EntityManager em, ResultPublisher publisher, AuditLog audit, ObjectMapper json,
-                       TransactionSynchronizationRegistry transactions) {
+                       TransactionSynchronizationRegistry transactions, KubernetesEventRecorder kubernetesEvents) {
+        this.kubernetesEvents = kubernetesEvents;
         this.em = em;
         this.publisher = publisher;
         this.audit = audit;
@@ -141,6 +144,7 @@ public class EventOutbox {
                 ResultEvent event = json.readValue(row.event, ResultEvent.class);
                 publisher.publish(event, row.event);
                 audit.append(auditEntry(event, row));
+                kubernetesEvents.record(event);
                 em.remove(row);
             }
             return pending.size();

@@ -4,9 +4,12 @@ import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.vmexportguard.audit.AuditEntry;
 import dev.vmexportguard.audit.AuditLog;
+import dev.vmexportguard.cluster.AccessReview;
 import dev.vmexportguard.cluster.ClusterAccessException;
 import dev.vmexportguard.cluster.ClusterReader;
+import dev.vmexportguard.config.GuardConfig;
 import dev.vmexportguard.decision.Decision;
+import dev.vmexportguard.decision.Evidence;
 import dev.vmexportguard.decision.ExportDecider;
 import dev.vmexportguard.decision.ExportRequest;
 import dev.vmexportguard.decision.Messages;
@@ -20,6 +23,7 @@ import dev.vmexportguard.messaging.EventOutbox;
 import io.quarkus.narayana.jta.QuarkusTransaction;
 import jakarta.enterprise.context.ApplicationScoped;
 import java.time.Clock;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 
@@ -32,6 +36,8 @@ import java.util.Optional;
 public class ExportRequestHandler {
 
     private final ClusterReader cluster;
+    private final AccessReview access;
+    private final GuardConfig.Authorization.Mode authorization;
     private final ExportJobs jobs;
     private final ExportLifecycle lifecycle;
     private final EventOutbox outbox;
@@ -39,9 +45,12 @@ public class ExportRequestHandler {
     private final ObjectMapper json;
     private final Clock clock;
 
-    public ExportRequestHandler(ClusterReader cluster, ExportJobs jobs, ExportLifecycle lifecycle, EventOutbox outbox,
-                                AuditLog audit, ObjectMapper json, Clock clock) {
+    public ExportRequestHandler(ClusterReader cluster, AccessReview access, GuardConfig config, ExportJobs jobs,
+                                ExportLifecycle lifecycle, EventOutbox outbox, AuditLog audit, ObjectMapper json,
+                                Clock clock) {
         this.cluster = cluster;
+        this.access = access;
+        this.authorization = config.authorization().mode();
         this.jobs = jobs;
         this.lifecycle = lifecycle;
         this.outbox = outbox;
@@ -78,10 +87,19 @@ public class ExportRequestHandler {
             return;
         }
         Decision decision;
+        Optional<AccessReview.Permission> denied;
         try {
             decision = ExportDecider.decide(request, cluster.read(request.namespace()), clock.instant());
+            denied = authorization == GuardConfig.Authorization.Mode.NONE ? Optional.empty()
+                    : access.firstDenied(request.requestedBy(), request.requestedByGroups(), permissions(request, decision));
         } catch (ClusterAccessException e) {
             inTransaction(() -> refuse(partial, e.reasonCode(), e.refusalMessage(), source));
+            return;
+        }
+        if (denied.isPresent()) {
+            // no evidence: the requester may not even see the volume
+            inTransaction(() -> refuse(partial, ReasonCode.FORBIDDEN,
+                    Messages.forbidden(request.requestedBy(), denied.get().toString()), source));
             return;
         }
         // an export of the volume running explains any other refusal (its image, its locked VM) best
@@ -114,6 +132,37 @@ public class ExportRequestHandler {
                 Messages.exportInProgress(request.namespace(), decision.volumeName(), runningRequest),
                 decision.observed(), decision.vmName(), decision.volumeName()), source.coordinates(),
                 clock.instant()), source));
+    }
+
+    /**
+     * What the guard would do for the requester, as Kubernetes permissions: read the volume and create an image; stop
+     * and start its VMs, back them up, when the request asks for it. Before the volume is known, reading the VM.
+     */
+    static List<AccessReview.Permission> permissions(ExportRequest request, Decision decision) {
+        String ns = request.namespace();
+        List<AccessReview.Permission> needed = new ArrayList<>();
+        if (decision.volumeName() == null) {
+            if (request.vmName() != null) {
+                needed.add(new AccessReview.Permission("get", "kubevirt.io", "virtualmachines", null, ns, request.vmName()));
+            }
+            return needed;
+        }
+        needed.add(new AccessReview.Permission("get", "", "persistentvolumeclaims", null, ns, decision.volumeName()));
+        needed.add(new AccessReview.Permission("create", "harvesterhci.io", "virtualmachineimages", null, ns, null));
+        List<String> vms = decision.observed() == null ? List.of()
+                : decision.observed().vms().stream().map(Evidence.VmSeen::name).toList();
+        for (String vm : vms) {
+            if (request.onRunning() == ExportRequest.OnRunning.STOP) {
+                needed.add(new AccessReview.Permission("update", "subresources.kubevirt.io", "virtualmachines", "stop", ns, vm));
+            }
+            if (request.restartAfter()) {
+                needed.add(new AccessReview.Permission("update", "subresources.kubevirt.io", "virtualmachines", "start", ns, vm));
+            }
+        }
+        if (request.backupFirst()) {
+            needed.add(new AccessReview.Permission("create", "harvesterhci.io", "virtualmachinebackups", null, ns, null));
+        }
+        return needed;
     }
 
     /**
@@ -150,10 +199,7 @@ public class ExportRequestHandler {
         job.requestedBy = request.requestedBy();
         job.replyTo = request.replyTo();
         // the display name is fixed now: a queued export checked again later keeps it
-        ExportRequest fixed = new ExportRequest(request.requestId(), request.namespace(), request.vmName(),
-                approved.volumeName(), request.requestedBy(), approved.plan().displayName(),
-                request.storageClassName(), request.onRunning(), request.restartAfter(), request.reason(),
-                request.replyTo());
+        ExportRequest fixed = request.resolved(approved.volumeName(), approved.plan().displayName());
         try {
             job.request = json.writeValueAsString(fixed);
         } catch (JsonProcessingException e) {

@@ -94,7 +94,51 @@ class ExportDeciderTest {
 
     static ExportRequest request(String vmName, String volumeName, String displayName, String storageClass) {
         return new ExportRequest(REQUEST_ID, NS, vmName, volumeName, "alice", displayName, storageClass,
-                ExportRequest.OnRunning.REJECT, false, null, null);
+                ExportRequest.OnRunning.REJECT, false, null, null, null, false, ExportRequest.BackupType.SNAPSHOT, java.util.List.of());
+    }
+
+    static ExportRequest stopFirst(String vmName, String volumeName) {
+        return new ExportRequest(REQUEST_ID, NS, vmName, volumeName, "alice", null, null,
+                ExportRequest.OnRunning.STOP, true, null, null, null, false, ExportRequest.BackupType.SNAPSHOT, List.of());
+    }
+
+    @Test
+    void withStopRunningVmsAreApprovedToBeStoppedFirst() {
+        Cluster c = cluster().volume("shared").vm("vm-a", "Running", "shared").vmi("vm-a", "Running", "shared")
+                .vm("vm-b", "Stopped", "shared").vm("vm-c", "Paused", "shared").vmi("vm-c", "Paused", "shared");
+
+        Decision.Approved a = approved(decide(stopFirst(null, "shared"), c));
+
+        assertThat(a.stopFirst().vms()).containsExactly("vm-a", "vm-c");
+        assertThat(a.existing()).isFalse();
+    }
+
+    @Test
+    void withStopAPodAloneIsWaitedFor() {
+        Cluster c = cluster().volume(DISK).vm("vm1", "Stopped", DISK).pod("virt-launcher-vm1-x", "Running", "vm1", DISK);
+
+        assertThat(approved(decide(stopFirst("vm1", null), c)).stopFirst().vms()).isEmpty();
+    }
+
+    @Test
+    void withStopABareVmiCannotBeStoppedAndIsRefused() {
+        Cluster c = cluster().volume(DISK).vmi("lonely", "Running", DISK);
+
+        rejected(decide(stopFirst(null, DISK), c), ReasonCode.VM_RUNNING);
+    }
+
+    @Test
+    void withStopEverythingStoppedNeedsNoStop() {
+        assertThat(approved(decide(stopFirst("vm1", null), stoppedVm1())).stopFirst()).isNull();
+    }
+
+    @Test
+    void withStopATakenDisplayNameIsRefusedBeforeAnyVmIsStopped() {
+        Cluster c = cluster().volume(DISK).vm("vm1", "Running", DISK).image("image-x", DISK + "-20260101-000000", null);
+        ExportRequest request = new ExportRequest(REQUEST_ID, NS, "vm1", null, "alice", DISK + "-20260101-000000", null,
+                ExportRequest.OnRunning.STOP, false, null, null, null, false, ExportRequest.BackupType.SNAPSHOT, List.of());
+
+        rejected(decide(request, c), ReasonCode.IMAGE_NAME_TAKEN);
     }
 
     static Decision decide(ExportRequest request, Cluster cluster) {

@@ -64,7 +64,7 @@ class RequestValidatorTest {
         assertValid(result);
         assertThat(result.usableRequestId()).isEqualTo("req-1");
         assertThat(result.request()).isEqualTo(new ExportRequest("req-1", "team-a", "vm1", null, "alice@example.com",
-                null, null, ExportRequest.OnRunning.REJECT, false, null, null));
+                null, null, ExportRequest.OnRunning.REJECT, false, null, null, null, false, ExportRequest.BackupType.SNAPSHOT, java.util.List.of()));
     }
 
     @Test
@@ -83,7 +83,7 @@ class RequestValidatorTest {
         assertValid(result);
         assertThat(result.request()).isEqualTo(new ExportRequest("req-1", "team-a", "vm1", "vm1-disk-0",
                 "alice@example.com", "Golden_Image-1.0", "longhorn-ssd", ExportRequest.OnRunning.REJECT, false,
-                "monthly backup", "chat:#ops"));
+                "monthly backup", "chat:#ops", null, false, ExportRequest.BackupType.SNAPSHOT, java.util.List.of()));
     }
 
     static Stream<Arguments> notObjects() {
@@ -341,12 +341,8 @@ class RequestValidatorTest {
 
     @ParameterizedTest
     @ValueSource(strings = {"STOP", "stop", "Stop"})
-    void onRunningStopIsRefusedInThisVersion(String value) {
-        RequestValidator.Result result = validate(with("onRunning", value));
-
-        assertOnlyViolation(result, "onRunning", "STOP is not available in this version of the guard");
-        assertThat(result.violations().get(0).problem()).contains("REJECT");
-        assertThat(result.usableRequestId()).isEqualTo("req-1");
+    void onRunningStopIsAccepted(String value) {
+        assertThat(validate(with("onRunning", value)).request().onRunning()).isEqualTo(ExportRequest.OnRunning.STOP);
     }
 
     @ParameterizedTest
@@ -362,9 +358,61 @@ class RequestValidatorTest {
     }
 
     @Test
-    void restartAfterTrueIsRefusedInThisVersion() {
-        assertOnlyViolation(validate(with("restartAfter", true)), "restartAfter",
-                "true is not available in this version of the guard");
+    void restartAfterTrueNeedsStop() {
+        assertOnlyViolation(validate(with("restartAfter", true)), "restartAfter", "true needs onRunning STOP");
+    }
+
+    @Test
+    void guidedPathIsAccepted() {
+        Map<String, Object> m = with("onRunning", "STOP");
+        m.put("restartAfter", true);
+        m.put("stopGracePeriodSeconds", 120);
+        m.put("backupFirst", true);
+        m.put("backupType", "backup");
+        m.put("requestedByGroups", List.of("oidc:ops", "harvester-admins"));
+
+        ExportRequest request = validate(m).request();
+
+        assertThat(request.restartAfter()).isTrue();
+        assertThat(request.stopGracePeriodSeconds()).isEqualTo(120);
+        assertThat(request.backupFirst()).isTrue();
+        assertThat(request.backupType()).isEqualTo(ExportRequest.BackupType.BACKUP);
+        assertThat(request.requestedByGroups()).containsExactly("oidc:ops", "harvester-admins");
+    }
+
+    @Test
+    void backupTypeDefaultsToSnapshot() {
+        assertThat(validate(with("backupFirst", true)).request().backupType()).isEqualTo(ExportRequest.BackupType.SNAPSHOT);
+    }
+
+    @ParameterizedTest
+    @MethodSource("badGuidedFields")
+    void badGuidedFieldsAreRefused(String field, Object value, String problem) {
+        Map<String, Object> m = with("onRunning", "STOP");
+        m.put("backupFirst", true);
+        m.put(field, value);
+        assertOnlyViolation(validate(m), field, problem);
+    }
+
+    static Stream<Arguments> badGuidedFields() {
+        return Stream.of(
+                Arguments.of("stopGracePeriodSeconds", -1, "must be a whole number from 0 to 3600"),
+                Arguments.of("stopGracePeriodSeconds", 3601, "must be a whole number from 0 to 3600"),
+                Arguments.of("stopGracePeriodSeconds", 1.5, "must be a whole number"),
+                Arguments.of("stopGracePeriodSeconds", "30", "must be a whole number"),
+                Arguments.of("backupType", "full", "must be snapshot or backup"),
+                Arguments.of("backupFirst", "yes", "must be a boolean"),
+                Arguments.of("requestedByGroups", "ops", "must be an array"),
+                Arguments.of("requestedByGroups", List.of("ops", 7), "must be an array"),
+                Arguments.of("requestedByGroups", java.util.Collections.nCopies(33, "g"), "at most 32"));
+    }
+
+    @Test
+    void stopOptionsWithoutStopAreRefused() {
+        Map<String, Object> m = with("stopGracePeriodSeconds", 10);
+        m.put("backupType", "snapshot");
+        assertThat(validate(m).violations()).extracting(Violation::field)
+                .containsExactly("stopGracePeriodSeconds", "backupType");
     }
 
     @ParameterizedTest
@@ -380,12 +428,11 @@ class RequestValidatorTest {
     }
 
     @Test
-    void stopWithRestartAfterGivesBothViolations() {
+    void stopWithRestartAfterIsValid() {
         Map<String, Object> m = with("onRunning", "STOP");
         m.put("restartAfter", true);
 
-        assertThat(validate(m).violations()).extracting(Violation::field)
-                .containsExactly("onRunning", "restartAfter");
+        assertThat(validate(m).valid()).isTrue();
     }
 
     @Test
@@ -435,7 +482,7 @@ class RequestValidatorTest {
         m.put("requestedBy", " ");
         m.put("imageDisplayName", "-bad-");
         m.put("storageClassName", "Fast_SSD");
-        m.put("onRunning", "STOP");
+        m.put("onRunning", "SOMETIMES");
         m.put("restartAfter", true);
         m.put("reason", "r".repeat(1025));
         m.put("replyTo", "t".repeat(513));
@@ -466,7 +513,7 @@ class RequestValidatorTest {
     @Test
     void usableRequestIdIsReturnedWhenOnlyOtherFieldsAreInvalid() {
         Map<String, Object> m = with("namespace", "NOPE");
-        m.put("onRunning", "STOP");
+        m.put("onRunning", "MAYBE");
 
         RequestValidator.Result result = validate(m);
 

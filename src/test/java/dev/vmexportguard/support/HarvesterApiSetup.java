@@ -6,7 +6,8 @@ import java.util.function.Consumer;
 
 /**
  * Makes the CRUD test API server serve KubeVirt's and Harvester's resources as the real API does: VMs and VMIs
- * with a status subresource, VirtualMachineImages without one (Harvester stores their status as written).
+ * with a status subresource, VirtualMachineImages and -Backups without one (Harvester stores their status as
+ * written); and answers SubjectAccessReviews as {@link ScriptedAuthorizer} says.
  */
 public class HarvesterApiSetup implements Consumer<KubernetesServer> {
     @Override
@@ -17,6 +18,10 @@ public class HarvesterApiSetup implements Consumer<KubernetesServer> {
                 "virtualmachineinstances", true));
         server.getKubernetesMockServer().expectCustomResource(crd("harvesterhci.io", "v1beta1", "VirtualMachineImage",
                 "virtualmachineimages", false));
+        server.getKubernetesMockServer().expectCustomResource(crd("harvesterhci.io", "v1beta1", "VirtualMachineBackup",
+                "virtualmachinebackups", false));
+        server.expect().post().withPath("/apis/authorization.k8s.io/v1/subjectaccessreviews")
+                .andReply(201, ScriptedAuthorizer::answer).always();
         server.expect().get().withPath("/version")
                 .andReturn(200, "{\"major\":\"1\",\"minor\":\"33\",\"gitVersion\":\"v1.33.3+rke2r1\"}")
                 .always();

@@ -143,6 +143,15 @@ public final class HarvesterCluster {
     }
 
     public NonNamespaceOperation<GenericKubernetesResource, GenericKubernetesResourceList,
+            Resource<GenericKubernetesResource>> vmis(String ns) {
+        return client.genericKubernetesResources(KubernetesResources.VIRTUAL_MACHINE_INSTANCE).inNamespace(ns);
+    }
+
+    public KubernetesClient client() {
+        return client;
+    }
+
+    public NonNamespaceOperation<GenericKubernetesResource, GenericKubernetesResourceList,
             Resource<GenericKubernetesResource>> vms(String ns) {
         return client.genericKubernetesResources(KubernetesResources.VIRTUAL_MACHINE).inNamespace(ns);
     }

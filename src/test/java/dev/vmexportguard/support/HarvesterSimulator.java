@@ -2,21 +2,149 @@ package dev.vmexportguard.support;
 
 import io.fabric8.kubernetes.api.model.GenericKubernetesResource;
 import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.mockwebserver.http.Headers;
+import io.fabric8.mockwebserver.http.RecordedRequest;
+import io.fabric8.mockwebserver.utils.ResponseProvider;
+import io.quarkus.test.kubernetes.client.KubernetesServer;
+import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
 
 /**
  * Plays the controllers the test API server does not have: Harvester's image controller (progress, import,
  * retries that give up) and KubeVirt starting a VM. It writes what those controllers write, nothing more.
  */
 public final class HarvesterSimulator {
+    private static final ScheduledExecutorService KUBEVIRT = Executors.newScheduledThreadPool(2, r -> {
+        Thread t = new Thread(r, "kubevirt-simulator");
+        t.setDaemon(true);
+        return t;
+    });
     private final HarvesterCluster cluster;
+    private final List<String> subresourceCalls = new CopyOnWriteArrayList<>();
 
     public HarvesterSimulator(KubernetesClient client) {
         this.cluster = new HarvesterCluster(client);
+    }
+
+    /** How KubeVirt answers the stop and start subresources of one VM. */
+    public enum Power { WORKS, STOP_NEVER_COMPLETES, START_FAILS }
+
+    /**
+     * Serves {@code PUT .../virtualmachines/{vm}/stop} and {@code /start} like virt-api and virt-controller: a stop
+     * turns Always/Once into Halted, and after {@code delay} the VMI and launcher pod are gone and the VM shows
+     * Stopped; a start makes it Running again.
+     */
+    public void servePower(KubernetesServer server, String ns, String vm, Duration delay, Power power) {
+        String base = "/apis/subresources.kubevirt.io/v1/namespaces/" + ns + "/virtualmachines/" + vm;
+        server.expect().put().withPath(base + "/stop").andReply(202, request -> {
+            subresourceCalls.add(vm + " stop " + request.getUtf8Body());
+            if (power != Power.STOP_NEVER_COMPLETES) {
+                KUBEVIRT.schedule(() -> stopped(ns, vm), delay.toMillis(), TimeUnit.MILLISECONDS);
+            }
+            return "";
+        }).always();
+        server.expect().put().withPath(base + "/start").andReply(new ResponseProvider<>() {
+            private Headers headers = new Headers.Builder().build();
+
+            @Override
+            public Object getBody(RecordedRequest request) {
+                subresourceCalls.add(vm + " start " + request.getUtf8Body());
+                if (power == Power.START_FAILS) {
+                    return "{\"kind\":\"Status\",\"status\":\"Failure\",\"message\":\"virt-api: cannot reach the VM's node\",\"code\":500}";
+                }
+                KUBEVIRT.schedule(() -> running(ns, vm), delay.toMillis(), TimeUnit.MILLISECONDS);
+                return "";
+            }
+
+            @Override
+            public int getStatusCode(RecordedRequest request) {
+                return power == Power.START_FAILS ? 500 : 202;
+            }
+
+            @Override
+            public Headers getHeaders() {
+                return headers;
+            }
+
+            @Override
+            public void setHeaders(Headers headers) {
+                this.headers = headers;
+            }
+        }).always();
+    }
+
+    /** {@code "<vm> stop <body>"}, {@code "<vm> start <body>"}, in the order KubeVirt received them. */
+    public List<String> subresourceCalls() {
+        return subresourceCalls;
+    }
+
+    /** A running VM: RerunOnFailure (Harvester's default) or the given strategy, a Running VMI and launcher pod. */
+    public void runningVm(String ns, String vm, String runStrategy, String claim) {
+        cluster.vm(ns, vm, "Running", claim);
+        GenericKubernetesResource current = cluster.vms(ns).withName(vm).get();
+        Map<String, Object> spec = new LinkedHashMap<>(current.get("spec"));
+        spec.put("runStrategy", runStrategy);
+        current.setAdditionalProperty("spec", spec);
+        cluster.vms(ns).resource(current).update();
+        cluster.vmi(ns, vm, "Running", claim);
+        cluster.launcherPod(ns, vm, "Running", claim);
+    }
+
+    private void stopped(String ns, String vm) {
+        try {
+            GenericKubernetesResource current = cluster.vms(ns).withName(vm).get();
+            Map<String, Object> spec = new LinkedHashMap<>(current.get("spec"));
+            if ("Always".equals(spec.get("runStrategy")) || "Once".equals(spec.get("runStrategy"))) {
+                spec.put("runStrategy", "Halted");
+                current.setAdditionalProperty("spec", spec);
+                current = cluster.vms(ns).resource(current).update();
+            }
+            cluster.vmis(ns).withName(vm).delete();
+            cluster.client().pods().inNamespace(ns).withLabel("vm.kubevirt.io/name", vm).delete();
+            setVmStatus(ns, vm, "Stopped");
+        } catch (RuntimeException e) {
+            throw new IllegalStateException("simulated stop of " + vm + " failed", e);
+        }
+    }
+
+    private void running(String ns, String vm) {
+        setVmStatus(ns, vm, "Running");
+    }
+
+    private void setVmStatus(String ns, String vm, String printableStatus) {
+        GenericKubernetesResource current = cluster.vms(ns).withName(vm).get();
+        Map<String, Object> status = new LinkedHashMap<>(current.get("status"));
+        status.put("printableStatus", printableStatus);
+        status.put("created", !"Stopped".equals(printableStatus));
+        status.put("ready", "Running".equals(printableStatus));
+        current.setAdditionalProperty("status", status);
+        cluster.vms(ns).resource(current).updateStatus();
+    }
+
+    /** Harvester's backup controller: the backup is ready to use. */
+    public void backupReady(String ns, String backup) {
+        setBackupStatus(ns, backup, Map.of("readyToUse", true, "progress", 100));
+    }
+
+    /** Harvester's backup controller: the backup failed. */
+    public void backupFails(String ns, String backup, String message) {
+        setBackupStatus(ns, backup, Map.of("readyToUse", false, "error", Map.of("message", message)));
+    }
+
+    private void setBackupStatus(String ns, String backup, Map<String, Object> status) {
+        var backups = cluster.client().genericKubernetesResources(
+                dev.vmexportguard.cluster.KubernetesResources.VIRTUAL_MACHINE_BACKUP).inNamespace(ns);
+        GenericKubernetesResource current = backups.withName(backup).get();
+        current.setAdditionalProperty("status", status);
+        backups.resource(current).update();
     }
 
     /** The image controller copying: Initialized, Imported Unknown, {@code status.progress} at the given value. */

@@ -1,0 +1,92 @@
+package dev.vmexportguard.cluster;
+
+import dev.vmexportguard.decision.EventType;
+import dev.vmexportguard.decision.Evidence;
+import dev.vmexportguard.decision.ResultEvent;
+import io.fabric8.kubernetes.api.model.EventBuilder;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.quarkus.runtime.ShutdownEvent;
+import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.enterprise.event.Observes;
+import java.time.format.DateTimeFormatter;
+import java.util.LinkedHashSet;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.ThreadPoolExecutor;
+import java.util.concurrent.TimeUnit;
+import org.jboss.logging.Logger;
+
+/**
+ * Records each published outcome and lifecycle step as a Kubernetes Event on the VMs it is about, so that
+ * {@code kubectl describe vm} and Harvester's UI show what happened and who asked. Best effort, off the path of
+ * the export: a failure to write an Event is logged and never fails anything.
+ */
+@ApplicationScoped
+public class KubernetesEventRecorder {
+    private static final Logger LOG = Logger.getLogger(KubernetesEventRecorder.class);
+    private static final Map<EventType, String> REASONS = Map.ofEntries(
+            Map.entry(EventType.REJECTED, "ExportRejected"),
+            Map.entry(EventType.QUEUED, "ExportQueued"),
+            Map.entry(EventType.STOPPING_VM, "VmStoppingForExport"),
+            Map.entry(EventType.VM_STOPPED, "VmStoppedForExport"),
+            Map.entry(EventType.BACKUP_READY, "BackupReadyForExport"),
+            Map.entry(EventType.STARTED, "ExportStarted"),
+            Map.entry(EventType.COMPLETED, "ExportCompleted"),
+            Map.entry(EventType.FAILED, "ExportFailed"),
+            Map.entry(EventType.VM_RESTARTED, "VmRestartedAfterExport"),
+            Map.entry(EventType.RESTART_FAILED, "VmRestartFailedAfterExport"));
+
+    private final KubernetesClient client;
+    /** Bounded: when the API server is slow, Events are dropped rather than memory filled. */
+    private final ExecutorService writer = new ThreadPoolExecutor(1, 1, 0, TimeUnit.MILLISECONDS,
+            new LinkedBlockingQueue<>(1000), r -> new Thread(r, "kubernetes-events"), new ThreadPoolExecutor.DiscardPolicy());
+
+    public KubernetesEventRecorder(KubernetesClient client) {
+        this.client = client;
+    }
+
+    void stop(@Observes ShutdownEvent ignored) {
+        writer.shutdown();
+    }
+
+    /** PROGRESS is not recorded: it would bury the steps that matter. */
+    public void record(ResultEvent event) {
+        String reason = REASONS.get(event.type());
+        if (reason == null || event.namespace() == null) {
+            return;
+        }
+        Set<String> vms = new LinkedHashSet<>();
+        if (event.observed() != null) {
+            event.observed().vms().stream().map(Evidence.VmSeen::name).forEach(vms::add);
+        }
+        if (vms.isEmpty() && event.vmName() != null) {
+            vms.add(event.vmName());
+        }
+        for (String vm : vms) {
+            writer.execute(() -> write(event, reason, vm));
+        }
+    }
+
+    private void write(ResultEvent event, String reason, String vm) {
+        try {
+            String time = DateTimeFormatter.ISO_INSTANT.format(event.occurredAt().truncatedTo(java.time.temporal.ChronoUnit.SECONDS));
+            boolean warning = event.reason() != null;
+            client.v1().events().inNamespace(event.namespace()).resource(new EventBuilder()
+                    .withNewMetadata().withNamespace(event.namespace())
+                    .withName(vm + "." + event.eventId().substring(0, 8) + event.eventId().substring(9, 13)).endMetadata()
+                    .withNewInvolvedObject().withApiVersion("kubevirt.io/v1").withKind("VirtualMachine")
+                    .withNamespace(event.namespace()).withName(vm).endInvolvedObject()
+                    .withReason(reason)
+                    .withType(warning ? "Warning" : "Normal")
+                    .withMessage(event.message() + " Requested by " + event.requestedBy() + " (request "
+                            + event.requestId() + ").")
+                    .withNewSource().withComponent("vm-export-guard").endSource()
+                    .withFirstTimestamp(time).withLastTimestamp(time).withCount(1)
+                    .build()).create();
+        } catch (RuntimeException e) {
+            LOG.debugf("Kubernetes Event %s for VM %s/%s not written: %s", reason, event.namespace(), vm, e.getMessage());
+        }
+    }
+}

@@ -1,0 +1,289 @@
+package dev.vmexportguard.it;
+
+import static dev.vmexportguard.support.Requests.newRequestId;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+import static org.hamcrest.Matchers.equalTo;
+import static org.hamcrest.Matchers.hasItems;
+
+import dev.vmexportguard.cluster.KubernetesResources;
+import dev.vmexportguard.support.AuditApi;
+import dev.vmexportguard.support.GuardTopics;
+import dev.vmexportguard.support.GuardTopics.Event;
+import dev.vmexportguard.support.HarvesterApiSetup;
+import dev.vmexportguard.support.HarvesterCluster;
+import dev.vmexportguard.support.HarvesterSimulator;
+import dev.vmexportguard.support.HarvesterSimulator.Power;
+import dev.vmexportguard.support.ScriptedAuthorizer;
+import io.fabric8.kubernetes.api.model.GenericKubernetesResource;
+import io.quarkus.test.junit.QuarkusTest;
+import io.quarkus.test.junit.QuarkusTestProfile;
+import io.quarkus.test.junit.TestProfile;
+import io.quarkus.test.kubernetes.client.KubernetesServer;
+import io.quarkus.test.kubernetes.client.KubernetesTestServer;
+import io.quarkus.test.kubernetes.client.WithKubernetesTestServer;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+
+/** One message from a chat user: stop the VM, back it up, export, start it again; and only if they may. */
+@QuarkusTest
+@TestProfile(GuidedPathTest.ShortWaits.class)
+@WithKubernetesTestServer(crud = true, setup = HarvesterApiSetup.class)
+class GuidedPathTest {
+    static final String DISK = "vm1-disk-0-rlnlk";
+
+    public static class ShortWaits implements QuarkusTestProfile {
+        @Override
+        public Map<String, String> getConfigOverrides() {
+            return Map.of("guard.exports.stop-timeout", "4s", "guard.exports.backup-timeout", "4s");
+        }
+    }
+
+    @KubernetesTestServer
+    KubernetesServer server;
+
+    HarvesterCluster cluster;
+    HarvesterSimulator simulator;
+    GuardTopics topics;
+    String ns;
+
+    @BeforeEach
+    void setUp() {
+        cluster = new HarvesterCluster(server.getClient());
+        simulator = new HarvesterSimulator(server.getClient());
+        topics = GuardTopics.get();
+        ns = HarvesterCluster.freshNamespace();
+        cluster.volume(ns, DISK);
+    }
+
+    String send(String user, String options) {
+        String id = newRequestId();
+        topics.send(id, "{\"requestId\":\"" + id + "\",\"namespace\":\"" + ns + "\",\"vmName\":\"vm1\","
+                + "\"requestedBy\":\"" + user + "\"" + options + "}");
+        return id;
+    }
+
+    List<String> types(String id) {
+        return topics.results(id).stream().map(Event::type).toList();
+    }
+
+    Event awaitEvent(String id, String type) {
+        await().atMost(Duration.ofSeconds(60)).until(() -> types(id).contains(type));
+        return topics.results(id).stream().filter(e -> e.type().equals(type)).findFirst().orElseThrow();
+    }
+
+    String imageOf(String id) {
+        return awaitEvent(id, "STARTED").body().path("image").path("name").asText();
+    }
+
+    GenericKubernetesResource vm() {
+        return cluster.vms(ns).withName("vm1").get();
+    }
+
+    List<String> kubernetesEventReasons() {
+        return server.getClient().v1().events().inNamespace(ns).list().getItems().stream()
+                .filter(e -> "vm1".equals(e.getInvolvedObject().getName()))
+                .map(io.fabric8.kubernetes.api.model.Event::getReason).toList();
+    }
+
+    @Test
+    void stopBackUpExportAndStartAgain() {
+        simulator.runningVm(ns, "vm1", "RerunOnFailure", DISK);
+        simulator.servePower(server, ns, "vm1", Duration.ofMillis(500), Power.WORKS);
+
+        String id = send("alice", ",\"onRunning\":\"STOP\",\"stopGracePeriodSeconds\":30,\"backupFirst\":true,"
+                + "\"restartAfter\":true");
+
+        Event stopping = awaitEvent(id, "STOPPING_VM");
+        assertThat(stopping.message()).contains(ns + "/vm1");
+        assertThat(stopping.body().path("observed").path("vms").get(0).path("runStrategy").asText()).isEqualTo("RerunOnFailure");
+        awaitEvent(id, "VM_STOPPED");
+        String backup = "vmexport-" + dev.vmexportguard.decision.ImagePlan.requestHash(id).substring(0, 12) + "-vm1";
+        GenericKubernetesResource backupObject = await().until(() -> server.getClient()
+                .genericKubernetesResources(KubernetesResources.VIRTUAL_MACHINE_BACKUP).inNamespace(ns).withName(backup).get(),
+                b -> b != null);
+        assertThat((Map<String, Object>) backupObject.get("spec")).containsEntry("type", "snapshot")
+                .containsEntry("source", Map.of("apiGroup", "kubevirt.io", "kind", "VirtualMachine", "name", "vm1"));
+        assertThat(types(id)).doesNotContain("STARTED");
+        simulator.backupReady(ns, backup);
+        assertThat(awaitEvent(id, "BACKUP_READY").message()).contains(backup);
+        String image = imageOf(id);
+        simulator.complete(ns, image, 1);
+        awaitEvent(id, "COMPLETED");
+        Event restarted = awaitEvent(id, "VM_RESTARTED");
+
+        assertThat(restarted.message()).contains(ns + "/vm1");
+        assertThat(types(id)).containsExactly("STOPPING_VM", "VM_STOPPED", "BACKUP_READY", "STARTED", "COMPLETED",
+                "VM_RESTARTED");
+        assertThat(simulator.subresourceCalls()).containsExactly("vm1 stop {\"gracePeriod\":30}", "vm1 start {}");
+        await().untilAsserted(() -> assertThat((Map<String, Object>) vm().get("status")).containsEntry("printableStatus", "Running"));
+        assertThat(vm().getMetadata().getAnnotations()).doesNotContainKey(KubernetesResources.ANNOTATION_EXPORT_LOCK);
+        await().untilAsserted(() -> assertThat(kubernetesEventReasons()).contains("VmStoppingForExport",
+                "VmStoppedForExport", "BackupReadyForExport", "ExportStarted", "ExportCompleted", "VmRestartedAfterExport"));
+        AuditApi.export(id, 7).body("status", equalTo("VM_RESTARTED"))
+                .body("history.type", hasItems("STOPPING_VM", "VM_STOPPED", "BACKUP_READY", "COMPLETED", "VM_RESTARTED"));
+    }
+
+    @Test
+    void runStrategyAlwaysIsPutBack() {
+        simulator.runningVm(ns, "vm1", "Always", DISK);
+        simulator.servePower(server, ns, "vm1", Duration.ofMillis(300), Power.WORKS);
+
+        String id = send("alice", ",\"onRunning\":\"STOP\",\"restartAfter\":true");
+
+        String image = imageOf(id);
+        assertThat((Map<String, Object>) vm().get("spec")).containsEntry("runStrategy", "Halted");
+        simulator.complete(ns, image, 1);
+        awaitEvent(id, "VM_RESTARTED");
+        assertThat((Map<String, Object>) vm().get("spec")).containsEntry("runStrategy", "Always");
+        assertThat(simulator.subresourceCalls()).containsExactly("vm1 stop {}");
+    }
+
+    @Test
+    void vmThatNeverStopsFailsWithStopTimeoutAndNothingIsExported() {
+        simulator.runningVm(ns, "vm1", "RerunOnFailure", DISK);
+        simulator.servePower(server, ns, "vm1", Duration.ofMillis(100), Power.STOP_NEVER_COMPLETES);
+
+        String id = send("alice", ",\"onRunning\":\"STOP\",\"restartAfter\":true");
+
+        Event failed = awaitEvent(id, "FAILED");
+        assertThat(failed.reason()).isEqualTo("STOP_TIMEOUT");
+        assertThat(failed.message()).contains("4s").contains(ns + "/vm1 (Running");
+        assertThat(cluster.allImages(ns)).isEmpty();
+        // it never stopped: nothing to start again
+        assertThat(types(id)).containsExactly("STOPPING_VM", "FAILED");
+        assertThat(simulator.subresourceCalls()).containsExactly("vm1 stop {}");
+    }
+
+    @Test
+    void vmAlreadyStoppedIsLeftStopped() {
+        cluster.vm(ns, "vm1", "Stopped", DISK);
+        simulator.servePower(server, ns, "vm1", Duration.ofMillis(100), Power.WORKS);
+
+        String id = send("alice", ",\"onRunning\":\"STOP\",\"restartAfter\":true");
+
+        simulator.complete(ns, imageOf(id), 1);
+        awaitEvent(id, "COMPLETED");
+        AuditApi.export(id, 3);
+        assertThat(types(id)).containsExactly("STARTED", "COMPLETED");
+        assertThat(simulator.subresourceCalls()).isEmpty();
+        assertThat((Map<String, Object>) vm().get("status")).containsEntry("printableStatus", "Stopped");
+    }
+
+    @Test
+    void failedBackupStopsTheExportAndTheVmIsStartedAgain() {
+        simulator.runningVm(ns, "vm1", "RerunOnFailure", DISK);
+        simulator.servePower(server, ns, "vm1", Duration.ofMillis(200), Power.WORKS);
+
+        String id = send("alice", ",\"onRunning\":\"STOP\",\"backupFirst\":true,\"backupType\":\"backup\",\"restartAfter\":true");
+
+        awaitEvent(id, "VM_STOPPED");
+        String backup = "vmexport-" + dev.vmexportguard.decision.ImagePlan.requestHash(id).substring(0, 12) + "-vm1";
+        await().until(() -> server.getClient().genericKubernetesResources(KubernetesResources.VIRTUAL_MACHINE_BACKUP)
+                .inNamespace(ns).withName(backup).get() != null);
+        simulator.backupFails(ns, backup, "backup target s3://backups is not reachable");
+
+        Event failed = awaitEvent(id, "FAILED");
+        assertThat(failed.reason()).isEqualTo("BACKUP_FAILED");
+        assertThat(failed.message()).contains(backup).contains("backup target s3://backups is not reachable");
+        awaitEvent(id, "VM_RESTARTED");
+        assertThat(cluster.allImages(ns)).isEmpty();
+    }
+
+    @Test
+    void backupNeverReadyTimesOut() {
+        cluster.vm(ns, "vm1", "Stopped", DISK);
+
+        String id = send("alice", ",\"backupFirst\":true");
+
+        Event failed = awaitEvent(id, "FAILED");
+        assertThat(failed.reason()).isEqualTo("BACKUP_FAILED");
+        assertThat(failed.message()).contains("was not ready within");
+        assertThat(cluster.allImages(ns)).isEmpty();
+    }
+
+    @Test
+    void failedRestartIsToldAndAudited() {
+        simulator.runningVm(ns, "vm1", "RerunOnFailure", DISK);
+        simulator.servePower(server, ns, "vm1", Duration.ofMillis(200), Power.START_FAILS);
+
+        String id = send("alice", ",\"onRunning\":\"STOP\",\"restartAfter\":true");
+
+        simulator.complete(ns, imageOf(id), 1);
+        Event failed = awaitEvent(id, "RESTART_FAILED");
+        assertThat(failed.reason()).isEqualTo("RESTART_FAILED");
+        assertThat(failed.message()).contains(ns + "/vm1").contains("start it by hand");
+        assertThat(types(id)).containsExactly("STOPPING_VM", "VM_STOPPED", "STARTED", "COMPLETED", "RESTART_FAILED");
+        AuditApi.export(id, 6).body("status", equalTo("RESTART_FAILED")).body("reason", equalTo("RESTART_FAILED"));
+    }
+
+    @ParameterizedTest(name = "{1} {2}/{3}")
+    @CsvSource({
+        "'', get, persistentvolumeclaims, ''",
+        "'', create, virtualmachineimages, ''",
+        "',\"onRunning\":\"STOP\"', update, virtualmachines, stop",
+        "',\"onRunning\":\"STOP\",\"restartAfter\":true', update, virtualmachines, start",
+        "',\"backupFirst\":true', create, virtualmachinebackups, ''"})
+    void requesterWithoutAPermissionIsRefused(String options, String verb, String resource, String subresource) {
+        simulator.runningVm(ns, "vm1", "RerunOnFailure", DISK);
+        simulator.servePower(server, ns, "vm1", Duration.ofMillis(100), Power.WORKS);
+        String user = "mallory-" + ns;
+        ScriptedAuthorizer.deny(user, verb, resource, subresource.isEmpty() ? null : subresource);
+
+        String id = send(user, options);
+
+        Event rejected = awaitEvent(id, "REJECTED");
+        assertThat(rejected.reason()).isEqualTo("FORBIDDEN");
+        assertThat(rejected.message()).contains(user + " may not " + verb + " " + resource
+                + (subresource.isEmpty() ? "" : "/" + subresource));
+        assertThat(rejected.body().path("observed").isNull()).isTrue();
+        assertThat(simulator.subresourceCalls()).isEmpty();
+        assertThat(cluster.allImages(ns)).isEmpty();
+        AuditApi.export(id, 2).body("reason", equalTo("FORBIDDEN")).body("history[0].requestedBy", equalTo(user));
+    }
+
+    @Test
+    void groupsOfTheRequesterCount() {
+        cluster.vm(ns, "vm1", "Stopped", DISK);
+        String user = "bob-" + ns;
+        ScriptedAuthorizer.deny(user, "create", "virtualmachineimages", null);
+
+        String id = send(user, ",\"requestedByGroups\":[\"" + ScriptedAuthorizer.ADMIN_GROUP + "\"]");
+
+        assertThat(awaitEvent(id, "STARTED").type()).isEqualTo("STARTED");
+        assertThat(ScriptedAuthorizer.asked(user)).isNotEmpty().allSatisfy(review ->
+                assertThat(review.path("spec").path("groups").get(0).asText()).isEqualTo(ScriptedAuthorizer.ADMIN_GROUP));
+    }
+
+    @Test
+    void failingToWriteKubernetesEventsNeverFailsAnExport() {
+        server.expect().post().withPath("/api/v1/namespaces/" + ns + "/events")
+                .andReturn(500, "{\"kind\":\"Status\",\"code\":500,\"message\":\"etcd is down\"}").always();
+        cluster.vm(ns, "vm1", "Stopped", DISK);
+
+        String id = send("alice", "");
+
+        simulator.complete(ns, imageOf(id), 1);
+        assertThat(awaitEvent(id, "COMPLETED").reason()).isNull();
+        assertThat(kubernetesEventReasons()).isEmpty();
+    }
+
+    @Test
+    void refusalIsAKubernetesEventOnTheVm() {
+        simulator.runningVm(ns, "vm1", "RerunOnFailure", DISK);
+
+        String id = send("carol", "");
+
+        assertThat(awaitEvent(id, "REJECTED").reason()).isEqualTo("VM_RUNNING");
+        await().untilAsserted(() -> assertThat(kubernetesEventReasons()).containsExactly("ExportRejected"));
+        io.fabric8.kubernetes.api.model.Event event = server.getClient().v1().events().inNamespace(ns).list().getItems().get(0);
+        assertThat(event.getType()).isEqualTo("Warning");
+        assertThat(event.getMessage()).contains("Requested by carol").contains(id);
+        assertThat(event.getSource().getComponent()).isEqualTo("vm-export-guard");
+    }
+}
