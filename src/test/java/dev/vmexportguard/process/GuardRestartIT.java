@@ -6,14 +6,15 @@ import static org.awaitility.Awaitility.await;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.vmexportguard.cluster.KubernetesResources;
+import dev.vmexportguard.support.GuardProcess;
 import dev.vmexportguard.support.GuardTopics;
 import dev.vmexportguard.support.HarvesterApiSetup;
 import dev.vmexportguard.support.HarvesterCluster;
+import dev.vmexportguard.support.HarvesterSimulator;
 import dev.vmexportguard.support.KafkaBrokerResource;
 import dev.vmexportguard.support.PostgresResource;
 import dev.vmexportguard.support.Requests;
 import io.fabric8.kubernetes.api.model.GenericKubernetesResource;
-import io.fabric8.kubernetes.client.KubernetesClient;
 import io.quarkus.test.kubernetes.client.KubernetesServer;
 import java.net.InetAddress;
 import java.time.Duration;
@@ -72,7 +73,8 @@ class GuardRestartIT {
         environment.put("GUARD_EXPORTS_RESYNC_INTERVAL", "1s");
         environment.put("QUARKUS_SHUTDOWN_TIMEOUT", "20s");
         imageController = Executors.newSingleThreadScheduledExecutor();
-        imageController.scheduleWithFixedDelay(() -> advanceImages(api.getClient()), 300, 300, TimeUnit.MILLISECONDS);
+        HarvesterSimulator simulator = new HarvesterSimulator(api.getClient());
+        imageController.scheduleWithFixedDelay(() -> simulator.advanceImages(NS, 10), 300, 300, TimeUnit.MILLISECONDS);
     }
 
     @AfterAll
@@ -81,34 +83,6 @@ class GuardRestartIT {
         api.after();
         postgres.stop();
         kafka.stop();
-    }
-
-    /** Harvester's image controller: every guard image gains 10 points per tick, then is Imported. */
-    static void advanceImages(KubernetesClient client) {
-        try {
-            var images = client.genericKubernetesResources(KubernetesResources.VIRTUAL_MACHINE_IMAGE).inNamespace(NS);
-            for (GenericKubernetesResource image : images.list().getItems()) {
-                Map<String, Object> status = image.get("status") == null ? new HashMap<>() : new HashMap<>(image.get("status"));
-                int progress = status.get("progress") instanceof Number n ? n.intValue() : 0;
-                if (progress >= 100) {
-                    continue;
-                }
-                progress = Math.min(100, progress + 10);
-                status.put("progress", progress);
-                status.put("conditions", List.of(
-                        Map.of("type", "Initialized", "status", "True", "reason", "Initialized"),
-                        progress == 100 ? Map.of("type", "Imported", "status", "True", "reason", "Imported")
-                                : Map.of("type", "Imported", "status", "Unknown", "reason", "Importing")));
-                if (progress == 100) {
-                    status.put("size", 1_073_741_824L);
-                    status.put("virtualSize", 1_073_741_824L);
-                }
-                image.setAdditionalProperty("status", status);
-                images.resource(image).update();
-            }
-        } catch (RuntimeException e) {
-            // an image changed under us (deleted, or a newer version): next tick
-        }
     }
 
     @Test

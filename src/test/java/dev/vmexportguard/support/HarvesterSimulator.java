@@ -147,6 +147,55 @@ public final class HarvesterSimulator {
         backups.resource(current).update();
     }
 
+    /**
+     * One tick of the image controller for every image of the namespace: {@code step} points more, Imported at 100.
+     * An image whose display name contains {@code fail} gives up at 50, as after its retries.
+     */
+    public void advanceImages(String ns, int step) {
+        for (GenericKubernetesResource image : cluster.images(ns).list().getItems()) {
+            try {
+                Map<String, Object> status = image.get("status") == null ? Map.of() : image.get("status");
+                int progress = status.get("progress") instanceof Number n ? n.intValue() : 0;
+                String name = image.getMetadata().getName();
+                Object displayName = image.get("spec", "displayName");
+                boolean done = progress >= 100 || "True".equals(condition(status, "RetryLimitExceeded"));
+                if (done) {
+                    continue;
+                }
+                int next = Math.min(100, progress + step);
+                if (String.valueOf(displayName).contains("fail") && next >= 50) {
+                    failAfterRetries(ns, name, "retry attempted 3/3 failed: backing image " + name + " copy failed");
+                } else if (next == 100) {
+                    complete(ns, name, 10_737_418_240L);
+                } else {
+                    progress(ns, name, next);
+                }
+            } catch (RuntimeException e) {
+                // the image changed or went away under us: next tick
+            }
+        }
+    }
+
+    /** Harvester's backup controller: every backup of the namespace not ready yet becomes ready. */
+    public void readyBackups(String ns) {
+        var backups = cluster.client().genericKubernetesResources(
+                dev.vmexportguard.cluster.KubernetesResources.VIRTUAL_MACHINE_BACKUP).inNamespace(ns);
+        for (GenericKubernetesResource backup : backups.list().getItems()) {
+            if (!Boolean.TRUE.equals(backup.get("status", "readyToUse"))) {
+                backupReady(ns, backup.getMetadata().getName());
+            }
+        }
+    }
+
+    @SuppressWarnings("unchecked")
+    private static String condition(Map<String, Object> status, String type) {
+        if (!(status.get("conditions") instanceof List<?> conditions)) {
+            return null;
+        }
+        return conditions.stream().map(c -> (Map<String, Object>) c).filter(c -> type.equals(c.get("type")))
+                .map(c -> String.valueOf(c.get("status"))).findFirst().orElse(null);
+    }
+
     /** The image controller copying: Initialized, Imported Unknown, {@code status.progress} at the given value. */
     public void progress(String ns, String image, int progress) {
         setStatus(ns, image, progress, List.of(

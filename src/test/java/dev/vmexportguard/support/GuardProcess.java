@@ -1,4 +1,4 @@
-package dev.vmexportguard.process;
+package dev.vmexportguard.support;
 
 import java.io.IOException;
 import java.net.ServerSocket;
@@ -15,7 +15,7 @@ import java.util.List;
 import java.util.Map;
 
 /** The built guard ({@code target/quarkus-app/quarkus-run.jar}) as an operating-system process. */
-final class GuardProcess implements AutoCloseable {
+public final class GuardProcess implements AutoCloseable {
     private static final HttpClient HTTP = HttpClient.newHttpClient();
 
     private final Process process;
@@ -28,12 +28,16 @@ final class GuardProcess implements AutoCloseable {
         this.log = log;
     }
 
-    static GuardProcess start(String name, Map<String, String> environment) throws IOException {
+    public static GuardProcess start(String name, Map<String, String> environment) throws IOException {
+        return start(name, environment, freePort());
+    }
+
+    /** Starts the guard listening on {@code port}. */
+    public static GuardProcess start(String name, Map<String, String> environment, int port) throws IOException {
         Path jar = Path.of("target", "quarkus-app", "quarkus-run.jar");
         if (!Files.exists(jar)) {
             throw new IllegalStateException(jar + " is missing: this test runs after `package`");
         }
-        int port = freePort();
         Path log = Path.of("target", "guard-" + name + ".log");
         List<String> command = new ArrayList<>(List.of(
                 Path.of(System.getProperty("java.home"), "bin", "java").toString(),
@@ -46,7 +50,7 @@ final class GuardProcess implements AutoCloseable {
         return new GuardProcess(builder.start(), port, log);
     }
 
-    void awaitReady(Duration limit) throws InterruptedException {
+    public void awaitReady(Duration limit) throws InterruptedException {
         Instant until = Instant.now().plus(limit);
         while (Instant.now().isBefore(until)) {
             if (!process.isAlive()) {
@@ -66,7 +70,7 @@ final class GuardProcess implements AutoCloseable {
         throw new IllegalStateException("guard not ready within " + limit + "; see " + log);
     }
 
-    String get(String path) throws IOException, InterruptedException {
+    public String get(String path) throws IOException, InterruptedException {
         HttpResponse<String> response = HTTP.send(HttpRequest.newBuilder(uri(path)).build(),
                 HttpResponse.BodyHandlers.ofString());
         if (response.statusCode() != 200) {
@@ -76,26 +80,26 @@ final class GuardProcess implements AutoCloseable {
     }
 
     /** SIGKILL: no shutdown hook runs, nothing is flushed. */
-    void kill() throws InterruptedException {
+    public void kill() throws InterruptedException {
         process.destroyForcibly();
         process.waitFor();
     }
 
     /** SIGTERM; true if the process ended within the limit. */
-    boolean terminate(Duration limit) throws InterruptedException {
+    public boolean terminate(Duration limit) throws InterruptedException {
         process.destroy();
         return process.waitFor(limit.toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS);
     }
 
-    boolean alive() {
+    public boolean alive() {
         return process.isAlive();
     }
 
-    long pid() {
+    public long pid() {
         return process.pid();
     }
 
-    Path log() {
+    public Path log() {
         return log;
     }
 
@@ -103,7 +107,11 @@ final class GuardProcess implements AutoCloseable {
         return URI.create("http://127.0.0.1:" + port + path);
     }
 
-    private static int freePort() throws IOException {
+    public int port() {
+        return port;
+    }
+
+    public static int freePort() throws IOException {
         try (ServerSocket socket = new ServerSocket(0)) {
             return socket.getLocalPort();
         }

@@ -1,0 +1,197 @@
+package dev.vmexportguard.local;
+
+import dev.vmexportguard.support.GuardProcess;
+import dev.vmexportguard.support.HarvesterApiSetup;
+import dev.vmexportguard.support.HarvesterCluster;
+import dev.vmexportguard.support.HarvesterSimulator;
+import dev.vmexportguard.support.HarvesterSimulator.Power;
+import dev.vmexportguard.support.KafkaBrokerResource;
+import dev.vmexportguard.support.PostgresResource;
+import io.quarkus.test.kubernetes.client.KubernetesServer;
+import java.io.BufferedReader;
+import java.io.InputStreamReader;
+import java.net.InetAddress;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.ArrayDeque;
+import java.util.Deque;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Properties;
+import java.util.UUID;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.AdminClientConfig;
+import org.apache.kafka.clients.admin.NewTopic;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerConfig;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.serialization.StringSerializer;
+
+/**
+ * The guard on one machine with nothing but Java: a Kafka broker, a PostgreSQL server and a simulated Harvester
+ * cluster (an API server seeded with demo VMs, and controllers that stop and start VMs and copy images), then the
+ * built guard itself as a child process. A part the user configures is used instead of its stand-in:
+ * {@code KAFKA_BOOTSTRAP_SERVERS}, {@code QUARKUS_DATASOURCE_JDBC_URL} (with _USERNAME, _PASSWORD), and
+ * {@code KUBERNETES_MASTER} or {@code KUBECONFIG}. Lines typed on standard input are sent to the request topic.
+ * Ctrl-C (or SIGTERM) stops everything it started.
+ */
+public final class LocalHarvester {
+    static final String NS = "demo";
+    private static final Deque<AutoCloseable> STARTED = new ArrayDeque<>();
+
+    private LocalHarvester() {
+    }
+
+    public static void main(String[] args) throws Exception {
+        Runtime.getRuntime().addShutdownHook(new Thread(LocalHarvester::stopAll, "local-stop"));
+        Map<String, String> env = System.getenv();
+        Map<String, String> guard = new HashMap<>();
+        String kafka = env.get("KAFKA_BOOTSTRAP_SERVERS");
+        if (kafka == null) {
+            KafkaBrokerResource broker = new KafkaBrokerResource();
+            kafka = broker.start().get("kafka.bootstrap.servers");
+            STARTED.push(broker::stop);
+        }
+        createTopics(kafka);
+        guard.put("KAFKA_BOOTSTRAP_SERVERS", kafka);
+
+        String jdbc = env.get("QUARKUS_DATASOURCE_JDBC_URL");
+        if (jdbc == null) {
+            PostgresResource postgres = new PostgresResource();
+            Map<String, String> database = postgres.start();
+            STARTED.push(postgres::stop);
+            jdbc = database.get("quarkus.datasource.jdbc.url");
+            guard.put("QUARKUS_DATASOURCE_JDBC_URL", jdbc);
+            guard.put("QUARKUS_DATASOURCE_USERNAME", database.get("quarkus.datasource.username"));
+            guard.put("QUARKUS_DATASOURCE_PASSWORD", database.get("quarkus.datasource.password"));
+        }
+
+        String apiServer;
+        if (env.get("KUBERNETES_MASTER") == null && env.get("KUBECONFIG") == null) {
+            KubernetesServer api = new KubernetesServer(false, true, InetAddress.getLoopbackAddress(), 0, List.of());
+            api.before();
+            STARTED.push(api::after);
+            new HarvesterApiSetup().accept(api);
+            simulate(api);
+            apiServer = api.getClient().getMasterUrl().toString();
+            guard.put("KUBERNETES_MASTER", apiServer);
+            guard.put("KUBERNETES_AUTH_TRYKUBECONFIG", "false");
+            guard.put("KUBERNETES_AUTH_TRYSERVICEACCOUNT", "false");
+            guard.put("KUBERNETES_NAMESPACE", NS);
+        } else {
+            apiServer = env.getOrDefault("KUBERNETES_MASTER", "from " + env.get("KUBECONFIG"));
+        }
+
+        int port = Integer.parseInt(env.getOrDefault("GUARD_HTTP_PORT", "8080"));
+        GuardProcess process = GuardProcess.start("local", guard, port);
+        STARTED.push(() -> {
+            if (!process.terminate(Duration.ofSeconds(30))) {
+                process.kill();
+            }
+        });
+        process.awaitReady(Duration.ofSeconds(90));
+        banner(port, kafka, jdbc, apiServer, process);
+        forwardStandardInput(kafka);
+        Thread.currentThread().join();
+    }
+
+    /** The demo: every case the guard tells apart, and controllers that make them move. */
+    static void simulate(KubernetesServer api) {
+        HarvesterCluster cluster = new HarvesterCluster(api.getClient());
+        HarvesterSimulator simulator = new HarvesterSimulator(api.getClient());
+        cluster.volume(NS, "web-disk-0");
+        simulator.runningVm(NS, "web", "RerunOnFailure", "web-disk-0");
+        cluster.volume(NS, "db-disk-0");
+        cluster.vm(NS, "db", "Stopped", "db-disk-0");
+        cluster.volume(NS, "app-disk-0");
+        cluster.volume(NS, "app-disk-1");
+        cluster.vm(NS, "app", "Stopped", "app-disk-0", "app-disk-1");
+        cluster.volume(NS, "shared-data");
+        cluster.vm(NS, "shared-a", "Stopped", "shared-data");
+        simulator.runningVm(NS, "shared-b", "RerunOnFailure", "shared-data");
+        cluster.volume(NS, "batch-disk-0");
+        cluster.vm(NS, "batch", "Stopped", "batch-disk-0");
+        cluster.launcherPod(NS, "batch", "Running", "batch-disk-0");
+        for (String vm : List.of("web", "db", "app", "shared-a", "shared-b", "batch")) {
+            simulator.servePower(api, NS, vm, Duration.ofSeconds(3), Power.WORKS);
+        }
+        ScheduledExecutorService controllers = Executors.newSingleThreadScheduledExecutor(r -> {
+            Thread t = new Thread(r, "harvester-controllers");
+            t.setDaemon(true);
+            return t;
+        });
+        controllers.scheduleWithFixedDelay(() -> {
+            simulator.advanceImages(NS, 20);
+            simulator.readyBackups(NS);
+        }, 1, 1, TimeUnit.SECONDS);
+        STARTED.push(controllers::shutdownNow);
+    }
+
+    private static void createTopics(String bootstrap) throws Exception {
+        try (Admin admin = Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap))) {
+            var existing = admin.listTopics().names().get(30, TimeUnit.SECONDS);
+            List<NewTopic> missing = List.of("vm-export-requests", "vm-export-results", "vm-export-requests-dlq").stream()
+                    .filter(t -> !existing.contains(t)).map(t -> new NewTopic(t, 1, (short) 1)).toList();
+            admin.createTopics(missing).all().get(30, TimeUnit.SECONDS);
+        }
+    }
+
+    private static void banner(int port, String kafka, String jdbc, String apiServer, GuardProcess process) {
+        String id = "demo-" + UUID.randomUUID().toString().substring(0, 8);
+        System.out.printf("""
+
+                VM Export Guard is ready (local mode)
+                  REST API and Swagger UI  http://localhost:%1$d/q/swagger-ui
+                  Kafka                    %2$s  (topics vm-export-requests, vm-export-results, vm-export-requests-dlq)
+                  PostgreSQL (audit)       %3$s
+                  Kubernetes API           %4$s  (namespace %5$s: VMs web running, db stopped, app with two
+                                           disks, shared-a and shared-b sharing shared-data, batch stopped with
+                                           its launcher pod still terminating)
+                  guard log                %6$s
+
+                First request, for the stopped VM db:
+                  curl -i -H 'Content-Type: application/json' http://localhost:%1$d/api/exports \\
+                    -d '{"requestId":"%7$s","namespace":"%5$s","vmName":"db","requestedBy":"you"}'
+                  curl http://localhost:%1$d/api/exports/%7$s
+                Or type a request as one line of JSON here: it is sent to the request topic.
+                Ctrl-C stops everything.
+                """, port, kafka, jdbc, apiServer, NS, process.log().toAbsolutePath(), id);
+        System.out.flush();
+    }
+
+    private static void forwardStandardInput(String bootstrap) {
+        Thread reader = new Thread(() -> {
+            Properties p = new Properties();
+            p.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
+            p.put(ProducerConfig.KEY_SERIALIZER_CLASS_CONFIG, StringSerializer.class.getName());
+            p.put(ProducerConfig.VALUE_SERIALIZER_CLASS_CONFIG, StringSerializer.class.getName());
+            try (KafkaProducer<String, String> producer = new KafkaProducer<>(p);
+                 BufferedReader in = new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8))) {
+                for (String line = in.readLine(); line != null; line = in.readLine()) {
+                    if (!line.isBlank()) {
+                        var sent = producer.send(new ProducerRecord<>("vm-export-requests", line.trim())).get();
+                        System.out.println("sent to vm-export-requests at offset " + sent.offset());
+                    }
+                }
+            } catch (Exception e) {
+                System.out.println("standard input is no longer forwarded: " + e.getMessage());
+            }
+        }, "stdin-to-kafka");
+        reader.setDaemon(true);
+        reader.start();
+    }
+
+    private static void stopAll() {
+        while (!STARTED.isEmpty()) {
+            try {
+                STARTED.pop().close();
+            } catch (Exception e) {
+                System.err.println("while stopping: " + e.getMessage());
+            }
+        }
+    }
+}
