@@ -12,6 +12,7 @@ import io.fabric8.kubernetes.api.model.Volume;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import jakarta.enterprise.context.ApplicationScoped;
 import java.time.Clock;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.LinkedHashSet;
 import java.util.List;
@@ -147,7 +148,7 @@ public class ClusterReader {
         }
         Object phase = vmi.get("status", "phase");
         return new ClusterSnapshot.Vmi(vmi.getMetadata().getName(), phase instanceof String s ? s : null,
-                vmi.getMetadata().getResourceVersion(), claims);
+                vmi.getMetadata().getResourceVersion(), claims, instant(vmi.getMetadata().getCreationTimestamp()));
     }
 
     static ClusterSnapshot.Pod pod(Pod pod) {
@@ -162,7 +163,8 @@ public class ClusterReader {
         Map<String, String> labels = Objects.requireNonNullElse(pod.getMetadata().getLabels(), Map.of());
         return new ClusterSnapshot.Pod(pod.getMetadata().getName(),
                 pod.getStatus() == null ? null : pod.getStatus().getPhase(),
-                labels.get(KubernetesResources.LABEL_KUBEVIRT), labels.get(KubernetesResources.LABEL_VM_NAME), claims);
+                labels.get(KubernetesResources.LABEL_KUBEVIRT), labels.get(KubernetesResources.LABEL_VM_NAME), claims,
+                instant(pod.getMetadata().getCreationTimestamp()));
     }
 
     static ClusterSnapshot.Image image(GenericKubernetesResource image) {
@@ -171,6 +173,15 @@ public class ClusterReader {
         return new ClusterSnapshot.Image(image.getMetadata().getName(),
                 displayName instanceof String s ? s : null,
                 annotations == null ? null : annotations.get(KubernetesResources.ANNOTATION_REQUEST_ID));
+    }
+
+    /** A Kubernetes time (RFC 3339); null when absent or unreadable. */
+    static Instant instant(String time) {
+        try {
+            return time == null ? null : Instant.parse(time);
+        } catch (java.time.format.DateTimeParseException e) {
+            return null;
+        }
     }
 
     @SuppressWarnings("unchecked")

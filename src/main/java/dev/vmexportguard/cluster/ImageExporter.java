@@ -80,6 +80,7 @@ public class ImageExporter {
     static ImageStatus status(GenericKubernetesResource image) {
         Map<String, Object> status = image.get("status") instanceof Map<?, ?> m ? cast(m) : Map.of();
         boolean imported = false;
+        java.time.Instant importedAt = null;
         boolean retryLimitExceeded = false;
         String failure = null;
         if (status.get("conditions") instanceof List<?> conditions) {
@@ -89,6 +90,7 @@ public class ImageExporter {
                 }
                 if ("Imported".equals(condition.get("type"))) {
                     imported = true;
+                    importedAt = ClusterReader.instant(condition.get("lastTransitionTime") instanceof String t ? t : null);
                 } else if ("RetryLimitExceeded".equals(condition.get("type"))) {
                     retryLimitExceeded = true;
                     failure = condition.get("message") instanceof String msg ? msg : null;
@@ -97,7 +99,8 @@ public class ImageExporter {
         }
         return new ImageStatus(number(status.get("progress")) == null ? 0 : number(status.get("progress")).intValue(),
                 number(status.get("size")), number(status.get("virtualSize")),
-                status.get("storageClassName") instanceof String sc ? sc : null, imported, retryLimitExceeded, failure);
+                status.get("storageClassName") instanceof String sc ? sc : null, imported, importedAt,
+                retryLimitExceeded, failure);
     }
 
     private static Long number(Object value) {

@@ -48,15 +48,23 @@ public record ClusterSnapshot(
         }
     }
 
-    /** A KubeVirt VirtualMachineInstance; it bears the name of its VM. */
-    public record Vmi(String name, String phase, String resourceVersion, Set<String> claimNames) {
+    /** A KubeVirt VirtualMachineInstance; it bears the name of its VM. {@code createdAt} is null when unknown. */
+    public record Vmi(String name, String phase, String resourceVersion, Set<String> claimNames, Instant createdAt) {
+        public Vmi(String name, String phase, String resourceVersion, Set<String> claimNames) {
+            this(name, phase, resourceVersion, claimNames, null);
+        }
+
         public boolean isFinal() {
             return "Succeeded".equals(phase) || "Failed".equals(phase);
         }
     }
 
     /** A pod that mounts at least one claim. {@code role} says what KubeVirt made it for, if anything. */
-    public record Pod(String name, String phase, String role, String vmName, Set<String> claimNames) {
+    public record Pod(String name, String phase, String role, String vmName, Set<String> claimNames, Instant createdAt) {
+        public Pod(String name, String phase, String role, String vmName, Set<String> claimNames) {
+            this(name, phase, role, vmName, claimNames, null);
+        }
+
         public boolean isTerminated() {
             return "Succeeded".equals(phase) || "Failed".equals(phase);
         }

@@ -76,6 +76,21 @@ public final class ExportDecider {
         return powerStateRefusal(namespace, volumeName, users.size() == 1 ? users.get(0) : null, evidence, cluster);
     }
 
+    /**
+     * Since when the volume is in use: the earliest creation of a live VMI of a VM using it, or of a pod still
+     * mounting it. Empty when nothing uses it; {@link Instant#MIN} when a user's creation time is unknown.
+     */
+    public static Optional<Instant> inUseSince(String volumeName, ClusterSnapshot cluster) {
+        List<Instant> since = new ArrayList<>();
+        for (String user : usersOf(volumeName, cluster)) {
+            cluster.vmi(user).filter(vmi -> !vmi.isFinal())
+                    .ifPresent(vmi -> since.add(vmi.createdAt() == null ? Instant.MIN : vmi.createdAt()));
+        }
+        cluster.pods().stream().filter(p -> p.claimNames().contains(volumeName) && !p.isTerminated())
+                .forEach(p -> since.add(p.createdAt() == null ? Instant.MIN : p.createdAt()));
+        return since.stream().min(Instant::compareTo);
+    }
+
     private static Optional<Decision.Rejected> powerStateRefusal(String namespace, String volumeName, String vmName,
                                                                  Evidence evidence, ClusterSnapshot cluster) {
         List<String> unsafeVms = new ArrayList<>();

@@ -33,17 +33,22 @@ public final class ExportTracking {
     }
 
     /**
-     * Order matters: an image that is ready is complete even if its VM was started since; a VM started during the
-     * copy fails the export even if the copy is about to time out.
+     * Order matters. An image that is ready is complete if nothing used the volume before it became ready (a VM
+     * started once the copy was done is fine); when that cannot be told, it is not. A VM started during the copy
+     * fails the export even if the copy is about to time out.
      */
     public static Step next(RunningExport export, Optional<ImageStatus> image, Optional<Decision.Rejected> unsafe,
-                            Instant now, Duration timeout, boolean deleteOnTimeout) {
+                            Optional<Instant> inUseSince, Instant now, Duration timeout, boolean deleteOnTimeout) {
         if (image.isEmpty()) {
             return new Failed(ReasonCode.IMAGE_DELETED, Messages.imageDeleted(export), false, null);
         }
         ImageStatus status = image.get();
         if (status.imported()) {
-            return new Completed();
+            boolean usedBeforeReady = unsafe.isPresent() && inUseSince.isPresent()
+                    && (status.importedAt() == null || !inUseSince.get().isAfter(status.importedAt()));
+            if (!usedBeforeReady) {
+                return new Completed();
+            }
         }
         if (status.retryLimitExceeded()) {
             return new Failed(ReasonCode.EXPORT_FAILED, Messages.exportFailed(export, status.failureMessage()), false, null);

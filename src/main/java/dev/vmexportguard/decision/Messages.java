@@ -138,7 +138,7 @@ public final class Messages {
         String why = refusal.startsWith("Refused: ") ? refusal.substring("Refused: ".length()) : refusal;
         int end = why.indexOf(';');
         return "Export failed: while volume " + volume + " was being copied, " + (end > 0 ? why.substring(0, end) : why)
-                + "; the unfinished image " + imageName + " was deleted. Stop the VM and send a new request.";
+                + "; image " + imageName + " may hold a disk in use, so it was deleted. Stop the VM and send a new request.";
     }
 
     static String exportTimeout(ExportTracking.RunningExport export, java.time.Duration timeout, boolean deleted) {

@@ -3,6 +3,7 @@ package dev.vmexportguard.export;
 import dev.vmexportguard.cluster.ClusterReader;
 import dev.vmexportguard.cluster.ImageExporter;
 import dev.vmexportguard.config.GuardConfig;
+import dev.vmexportguard.decision.ClusterSnapshot;
 import dev.vmexportguard.decision.EventType;
 import dev.vmexportguard.decision.ExportDecider;
 import dev.vmexportguard.decision.ExportTracking;
@@ -40,11 +41,12 @@ public class ExportFollower {
 
     public void follow(ExportJob job) {
         Optional<ImageStatus> image = images.status(job.namespace, job.imageName);
-        var unsafe = ExportDecider.recheck(job.namespace, job.volumeName, cluster.read(job.namespace));
+        ClusterSnapshot now = cluster.read(job.namespace);
+        var unsafe = ExportDecider.recheck(job.namespace, job.volumeName, now);
         ExportTracking.RunningExport running = new ExportTracking.RunningExport(job.namespace, job.volumeName,
                 job.imageName, job.imageDisplayName, job.startedAt, job.progressStep);
-        ExportTracking.Step step = ExportTracking.next(running, image, unsafe, clock.instant(), config.timeout(),
-                config.deleteOnTimeout());
+        ExportTracking.Step step = ExportTracking.next(running, image, unsafe,
+                ExportDecider.inUseSince(job.volumeName, now), clock.instant(), config.timeout(), config.deleteOnTimeout());
         ResultEvent.ImageRef ref = image.map(s -> new ResultEvent.ImageRef(job.namespace, job.imageName,
                 job.imageDisplayName, s.imported() ? 100 : s.progress(), s.size(), s.virtualSize(), s.storageClassName()))
                 .orElse(JobEvents.image(job));
