@@ -9,7 +9,6 @@ import dev.vmexportguard.service.ExportRequestHandler.Partial;
 import dev.vmexportguard.service.RequestSource;
 import io.smallrye.common.annotation.Blocking;
 import jakarta.enterprise.context.ApplicationScoped;
-import java.util.List;
 import java.util.Map;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.eclipse.microprofile.reactive.messaging.Incoming;
@@ -18,7 +17,7 @@ import org.jboss.logging.Logger;
 /**
  * Reads export requests from Kafka, one at a time in order. Every record gets an answer: a request that cannot be
  * read or is not valid is answered with INVALID_REQUEST and copied to the dead-letter topic, and the consumer goes
- * on; the record is acknowledged only once its answer is published and audited.
+ * on; the record is acknowledged once its decision (or its answer) is recorded.
  */
 @ApplicationScoped
 public class ExportRequestConsumer {
@@ -39,23 +38,17 @@ public class ExportRequestConsumer {
     @Blocking
     public void consume(ConsumerRecord<String, byte[]> record) {
         RequestSource source = new RequestSource(record.topic(), record.partition(), record.offset());
-        RequestEnvelope.Unwrapped unwrapped = RequestEnvelope.unwrap(record.value(), record.headers(), maxBytes);
+        RequestEnvelope.Read read = RequestEnvelope.read(record.value(), record.headers(), maxBytes);
         String payload = RequestEnvelope.payloadText(record.value());
-        Partial partial = partial(unwrapped.json(), source);
+        Partial partial = partial(read.json(), source);
         try {
-            List<Violation> violations = unwrapped.violations();
-            RequestValidator.Result result = null;
-            if (unwrapped.readable()) {
-                result = RequestValidator.validate(unwrapped.json());
-                violations = result.violations();
-            }
-            if (result == null || !result.valid()) {
-                handler.handleInvalid(source, partial, violations, payload);
+            if (read.request() == null) {
+                handler.handleInvalid(source, partial, read.violations(), payload);
                 deadLetters.publish(record, partial.requestId(), ReasonCode.INVALID_REQUEST.name(),
-                        String.join("; ", violations.stream().map(Violation::toString).toList()));
+                        String.join("; ", read.violations().stream().map(Violation::toString).toList()));
                 return;
             }
-            handler.handle(source, result.request(), payload);
+            handler.handle(source, read.request(), payload);
         } catch (RuntimeException e) {
             LOG.errorf(e, "request at %s could not be handled", source.coordinates());
             String detail = e.getClass().getSimpleName() + (e.getMessage() == null ? "" : ": " + e.getMessage());

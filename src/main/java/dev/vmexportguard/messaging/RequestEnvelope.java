@@ -5,6 +5,8 @@ import com.fasterxml.jackson.core.StreamReadFeature;
 import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.json.JsonMapper;
+import dev.vmexportguard.decision.ExportRequest;
+import dev.vmexportguard.decision.RequestValidator;
 import dev.vmexportguard.decision.Violation;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -37,7 +39,24 @@ final class RequestEnvelope {
         }
     }
 
+    /** A record read as a request: the JSON found in it (if any), and the request or every violation. */
+    record Read(Object json, RequestValidator.Result validation, List<Violation> violations) {
+        ExportRequest request() {
+            return validation == null ? null : validation.request();
+        }
+    }
+
     private RequestEnvelope() {
+    }
+
+    /** Unwraps and validates: the one way a record, from Kafka or HTTP, becomes a request. */
+    static Read read(byte[] value, Headers headers, int maxBytes) {
+        Unwrapped unwrapped = unwrap(value, headers, maxBytes);
+        if (!unwrapped.readable()) {
+            return new Read(unwrapped.json(), null, unwrapped.violations());
+        }
+        RequestValidator.Result validation = RequestValidator.validate(unwrapped.json());
+        return new Read(unwrapped.json(), validation, validation.violations());
     }
 
     static Unwrapped unwrap(byte[] value, Headers headers, int maxBytes) {

@@ -1,7 +1,6 @@
 package dev.vmexportguard.messaging;
 
 import dev.vmexportguard.config.GuardConfig;
-import dev.vmexportguard.decision.RequestValidator;
 import dev.vmexportguard.decision.Violation;
 import io.smallrye.reactive.messaging.MutinyEmitter;
 import io.smallrye.reactive.messaging.kafka.api.OutgoingKafkaRecordMetadata;
@@ -34,15 +33,11 @@ public class RequestIntake {
     }
 
     public Outcome submit(byte[] body) {
-        RequestEnvelope.Unwrapped unwrapped = RequestEnvelope.unwrap(body, new RecordHeaders(), maxBytes);
-        if (!unwrapped.readable()) {
-            return new Outcome(null, unwrapped.violations());
+        RequestEnvelope.Read read = RequestEnvelope.read(body, new RecordHeaders(), maxBytes);
+        if (read.request() == null) {
+            return new Outcome(read.validation() == null ? null : read.validation().usableRequestId(), read.violations());
         }
-        RequestValidator.Result result = RequestValidator.validate(unwrapped.json());
-        if (!result.valid()) {
-            return new Outcome(result.usableRequestId(), result.violations());
-        }
-        String requestId = result.request().requestId();
+        String requestId = read.request().requestId();
         requests.sendMessageAndAwait(Message.of(body).addMetadata(
                 OutgoingKafkaRecordMetadata.<String>builder().withKey(requestId).build()));
         return new Outcome(requestId, List.of());
