@@ -13,9 +13,6 @@ create table export_job (
     image_display_name text,
     locked_vms         text        not null default '',  -- comma-separated names of the VMs the guard locked
     progress_step      integer     not null default -1,
-    outcome_type       text,                         -- the final event type once ENDING
-    outcome_reason     text,
-    outcome_message    text,
     delete_image       boolean     not null default false,
     source_topic       text,
     source_partition   integer,

@@ -15,13 +15,6 @@ import java.util.Optional;
 @ApplicationScoped
 public class ImageExporter {
 
-    /** How creating the image ended. */
-    public enum Outcome {
-        CREATED,
-        /** The image of this request was already there (a redelivered request, or a retried create). */
-        ADOPTED
-    }
-
     /** Harvester already has an image with this display name, or the name is taken by another object. */
     public static class NameTakenException extends RuntimeException {
         public NameTakenException(String detail) {
@@ -37,13 +30,14 @@ public class ImageExporter {
         this.calls = calls;
     }
 
-    public Outcome create(ImagePlan plan) {
+    /** Creates the image; one of this request already there (a retried create, a resumed start) is kept. */
+    public void create(ImagePlan plan) {
         GenericKubernetesResource image = manifest(plan);
         ClusterOperation create = new ClusterOperation("create", "virtualmachineimages.harvesterhci.io", plan.namespace());
         try {
             calls.run(create, () -> client.genericKubernetesResources(KubernetesResources.VIRTUAL_MACHINE_IMAGE)
                     .inNamespace(plan.namespace()).resource(image).create());
-            return Outcome.CREATED;
+            return;
         } catch (ClusterAccessException e) {
             if (e.status() != 409) {
                 throw e;
@@ -55,7 +49,7 @@ public class ImageExporter {
             if (existing != null && plan.requestId().equals(
                     existing.getMetadata().getAnnotations() == null ? null
                             : existing.getMetadata().getAnnotations().get(KubernetesResources.ANNOTATION_REQUEST_ID))) {
-                return Outcome.ADOPTED;
+                return;
             }
             throw new NameTakenException(e.getMessage());
         }

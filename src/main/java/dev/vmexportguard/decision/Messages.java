@@ -135,9 +135,7 @@ public final class Messages {
     }
 
     public static String vmStartedDuringExport(String volume, String imageName, String refusal) {
-        String why = refusal.startsWith("Refused: ") ? refusal.substring("Refused: ".length()) : refusal;
-        int end = why.indexOf(';');
-        return "Export failed: while volume " + volume + " was being copied, " + (end > 0 ? why.substring(0, end) : why)
+        return "Export failed: while volume " + volume + " was being copied, " + cause(refusal)
                 + "; image " + imageName + " may hold a disk in use, so it was deleted. Stop the VM and send a new request.";
     }
 
@@ -147,6 +145,13 @@ public final class Messages {
                 : "the unfinished image " + export.imageName() + " was left in place.");
     }
 
+
+    /** What a power-state refusal says is wrong, e.g. {@code VM ns/vm1 (Running) is not fully stopped ...}. */
+    private static String cause(String refusal) {
+        String why = refusal.startsWith("Refused: ") ? refusal.substring("Refused: ".length()) : refusal;
+        int end = why.indexOf(';');
+        return end > 0 ? why.substring(0, end) : why;
+    }
 
     /** {@code 6h}, {@code 90min}, {@code 45s}. */
     static String human(java.time.Duration d) {
@@ -177,9 +182,7 @@ public final class Messages {
     }
 
     public static String stopTimeout(java.time.Duration timeout, String refusal) {
-        String why = refusal.startsWith("Refused: ") ? refusal.substring("Refused: ".length()) : refusal;
-        int end = why.indexOf(';');
-        return "Export failed: after " + human(timeout) + " " + (end > 0 ? why.substring(0, end) : why)
+        return "Export failed: after " + human(timeout) + " " + cause(refusal)
                 + "; nothing was exported. Look at the VM in Harvester, stop it, then send the request again.";
     }
 

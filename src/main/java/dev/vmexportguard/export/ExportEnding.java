@@ -21,8 +21,8 @@ import java.util.List;
 import org.jboss.logging.Logger;
 
 /**
- * Ends an export in two steps that survive a crash between them: first the outcome and its final event are
- * recorded (ENDING), then the unfinished image is removed if it must be and the VMs are unlocked (ENDED).
+ * Ends an export in two steps that survive a crash between them: first its final event is recorded, in the outbox
+ * (ENDING), then the unfinished image is removed if it must be and the VMs are unlocked (ENDED).
  */
 @ApplicationScoped
 public class ExportEnding {
@@ -55,12 +55,9 @@ public class ExportEnding {
                     ResultEvent.ImageRef image, boolean deleteImage) {
         QuarkusTransaction.requiringNew().run(() -> {
             job.state = ExportJob.State.ENDING;
-            job.outcomeType = type.name();
-            job.outcomeReason = reason == null ? null : reason.name();
-            job.outcomeMessage = message;
             job.deleteImage = deleteImage && job.imageName != null;
             jobs.save(job);
-            outbox.add(ResultEvent.of(JobEvents.subject(job), type, reason, message, observed, image, null, FINAL,
+            outbox.add(ResultEvent.of(JobContents.subject(job), type, reason, message, observed, image, null, FINAL,
                     clock.instant()), job.source);
         });
         LOG.infof("export %s ended: %s %s", job.requestId, type, reason == null ? "" : reason);
@@ -76,7 +73,7 @@ public class ExportEnding {
             images.delete(job.namespace, job.imageName);
         }
         locks.unlock(job.namespace, job.lockedVmList(), job.requestId);
-        List<ResultEvent> restarts = job.restartDone || !JobEvents.request(job, json).restartAfter()
+        List<ResultEvent> restarts = job.restartDone || !JobContents.request(job, json).restartAfter()
                 ? List.of() : restart(job);
         QuarkusTransaction.requiringNew().run(() -> {
             job.restartDone = true;
@@ -92,7 +89,7 @@ public class ExportEnding {
         List<String> restarted = new ArrayList<>();
         List<ResultEvent> events = new ArrayList<>();
         ClusterSnapshot now = cluster.read(job.namespace);
-        JobEvents.stoppedVms(job, json).forEach((vm, runStrategy) -> {
+        JobContents.stoppedVms(job, json).forEach((vm, runStrategy) -> {
             boolean stopped = now.vm(vm).map(v -> ClusterSnapshot.STATUS_STOPPED.equals(v.printableStatus())).orElse(false);
             if (!stopped) {
                 // never stopped (a stop that timed out), started by someone meanwhile, or deleted: left as it is
@@ -103,13 +100,13 @@ public class ExportEnding {
                 restarted.add(vm);
             } catch (ClusterAccessException e) {
                 LOG.warnf("export %s: VM %s/%s not started again: %s", job.requestId, job.namespace, vm, e.getMessage());
-                events.add(ResultEvent.of(JobEvents.subject(job), EventType.RESTART_FAILED, ReasonCode.RESTART_FAILED,
+                events.add(ResultEvent.of(JobContents.subject(job), EventType.RESTART_FAILED, ReasonCode.RESTART_FAILED,
                         Messages.restartFailed(job.namespace, vm, e.getMessage()), null, null, null,
                         "restart-failed-" + vm, clock.instant()));
             }
         });
         if (!restarted.isEmpty()) {
-            events.add(0, ResultEvent.of(JobEvents.subject(job), EventType.VM_RESTARTED, null,
+            events.add(0, ResultEvent.of(JobContents.subject(job), EventType.VM_RESTARTED, null,
                     Messages.restarted(job.namespace, restarted), null, null, null, "restarted", clock.instant()));
         }
         return events;

@@ -49,12 +49,12 @@ public class ExportFollower {
                 ExportDecider.inUseSince(job.volumeName, now), clock.instant(), config.timeout(), config.deleteOnTimeout());
         ResultEvent.ImageRef ref = image.map(s -> new ResultEvent.ImageRef(job.namespace, job.imageName,
                 job.imageDisplayName, s.imported() ? 100 : s.progress(), s.size(), s.virtualSize(), s.storageClassName()))
-                .orElse(JobEvents.image(job));
+                .orElse(JobContents.image(job));
         if (step instanceof ExportTracking.Progressed progressed) {
             QuarkusTransaction.requiringNew().run(() -> {
                 job.progressStep = progressed.step();
                 jobs.save(job);
-                outbox.add(ResultEvent.of(JobEvents.subject(job), EventType.PROGRESS, null,
+                outbox.add(ResultEvent.of(JobContents.subject(job), EventType.PROGRESS, null,
                         Messages.progress(job.imageDisplayName, progressed.step()), null, ref, null,
                         "progress-" + progressed.step(), clock.instant()), job.source);
             });

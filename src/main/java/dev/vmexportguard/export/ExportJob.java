@@ -97,15 +97,6 @@ public class ExportJob {
     @Column(name = "progress_step")
     public int progressStep = -1;
 
-    @Column(name = "outcome_type")
-    public String outcomeType;
-
-    @Column(name = "outcome_reason")
-    public String outcomeReason;
-
-    @Column(name = "outcome_message")
-    public String outcomeMessage;
-
     @Column(name = "delete_image")
     public boolean deleteImage;
 

@@ -16,16 +16,8 @@ public class ExportJobs {
 
     /** The volume already has an active export: the database's unique index refused a second one. */
     public static class VolumeBusyException extends RuntimeException {
-        private final transient ExportJob active;
-
-        VolumeBusyException(ExportJob active) {
+        VolumeBusyException() {
             super("volume busy");
-            this.active = active;
-        }
-
-        /** The active export, or null if it ended in the meantime. */
-        public ExportJob active() {
-            return active;
         }
     }
 
@@ -46,7 +38,7 @@ public class ExportJobs {
             em.flush();
         } catch (PersistenceException e) {
             if (violates(e, ONE_ACTIVE_PER_VOLUME)) {
-                throw new VolumeBusyException(null);
+                throw new VolumeBusyException();
             }
             throw e;
         }

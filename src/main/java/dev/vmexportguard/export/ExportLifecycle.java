@@ -196,7 +196,7 @@ public class ExportLifecycle {
                 QuarkusTransaction.requiringNew().run(() -> {
                     job.state = ExportJob.State.QUEUED;
                     jobs.save(job);
-                    outbox.add(ResultEvent.of(JobEvents.subject(job), EventType.QUEUED, null,
+                    outbox.add(ResultEvent.of(JobContents.subject(job), EventType.QUEUED, null,
                             Messages.queued(job.namespace, job.volumeName, queuePosition, config.maxConcurrent()),
                             null, null, queuePosition, "queued", clock.instant()), job.source);
                 });

@@ -70,7 +70,7 @@ public class ExportStarter {
     public void start(ExportJob job) {
         Evidence observed = null;
         try {
-            ExportRequest request = JobEvents.request(job, json);
+            ExportRequest request = JobContents.request(job, json);
             Decision decision = ExportDecider.decide(request, cluster.read(job.namespace), clock.instant());
             if (decision instanceof Decision.Rejected rejected) {
                 ending.end(job, EventType.REJECTED, rejected.reason(), rejected.message(), rejected.observed(),
@@ -90,7 +90,7 @@ public class ExportStarter {
             // nothing is known for sure: an image that may have been created is removed
             boolean imageMayExist = job.imageName != null;
             ending.end(job, imageMayExist ? EventType.FAILED : EventType.REJECTED, e.reasonCode(), e.refusalMessage(),
-                    observed, JobEvents.image(job), imageMayExist);
+                    observed, JobContents.image(job), imageMayExist);
         }
     }
 
@@ -134,7 +134,7 @@ public class ExportStarter {
             job.backupsReady = true;
             transition(job, ExportJob.State.STARTING, EventType.BACKUP_READY,
                     Messages.backupReady(job.namespace, job.backupList(),
-                            JobEvents.request(job, json).backupType().specValue()), "backup");
+                            JobContents.request(job, json).backupType().specValue()), "backup");
             start(job);
         } catch (ClusterAccessException e) {
             ending.end(job, EventType.FAILED, e.reasonCode(), e.refusalMessage(), null, null, false);
@@ -142,14 +142,14 @@ public class ExportStarter {
     }
 
     private void stop(ExportJob job, ExportRequest request, Decision.Approved approved) {
-        Map<String, String> stopped = JobEvents.stoppedVms(job, json);
+        Map<String, String> stopped = JobContents.stoppedVms(job, json);
         for (Evidence.VmSeen vm : approved.observed().vms()) {
             if (approved.stopFirst().vms().contains(vm.name())) {
                 stopped.putIfAbsent(vm.name(), vm.runStrategy());
             }
         }
         // recorded before stopping: a crash in between still starts them again
-        save(job, j -> j.stoppedVms = JobEvents.toJson(stopped, json));
+        save(job, j -> j.stoppedVms = JobContents.toJson(stopped, json));
         for (String vm : approved.stopFirst().vms()) {
             power.stop(job.namespace, vm, request.stopGracePeriodSeconds());
         }
@@ -157,7 +157,7 @@ public class ExportStarter {
             job.state = ExportJob.State.STOPPING;
             job.stopRequestedAt = clock.instant();
             jobs.save(job);
-            outbox.add(ResultEvent.of(JobEvents.subject(job), EventType.STOPPING_VM, null,
+            outbox.add(ResultEvent.of(JobContents.subject(job), EventType.STOPPING_VM, null,
                     Messages.stoppingVms(job.namespace, approved.stopFirst().vms(), job.volumeName), approved.observed(),
                     null, null, "stopping", clock.instant()), job.source);
         });
@@ -207,15 +207,15 @@ public class ExportStarter {
             Decision.Rejected unsafe = startedMeanwhile.get();
             ending.end(job, EventType.FAILED, ReasonCode.VM_STARTED_DURING_EXPORT,
                     Messages.vmStartedDuringExport(job.volumeName, plan.name(), unsafe.message()),
-                    unsafe.observed(), JobEvents.image(job), true);
+                    unsafe.observed(), JobContents.image(job), true);
             return;
         }
         QuarkusTransaction.requiringNew().run(() -> {
             job.state = ExportJob.State.RUNNING;
             job.startedAt = clock.instant();
             jobs.save(job);
-            outbox.add(ResultEvent.of(JobEvents.subject(job), EventType.STARTED, null,
-                    Messages.started(plan, job.volumeName), approved.observed(), JobEvents.image(job), null,
+            outbox.add(ResultEvent.of(JobContents.subject(job), EventType.STARTED, null,
+                    Messages.started(plan, job.volumeName), approved.observed(), JobContents.image(job), null,
                     plan.name(), clock.instant()), job.source);
         });
     }
@@ -224,7 +224,7 @@ public class ExportStarter {
         QuarkusTransaction.requiringNew().run(() -> {
             job.state = state;
             jobs.save(job);
-            outbox.add(ResultEvent.of(JobEvents.subject(job), event, null, message, null, null, null, discriminator,
+            outbox.add(ResultEvent.of(JobContents.subject(job), event, null, message, null, null, null, discriminator,
                     clock.instant()), job.source);
         });
     }

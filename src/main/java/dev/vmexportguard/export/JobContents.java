@@ -8,9 +8,9 @@ import dev.vmexportguard.decision.ResultEvent;
 import java.util.LinkedHashMap;
 import java.util.Map;
 
-/** What a job holds, read back: the parts of its events, its request, the VMs it stopped. */
-final class JobEvents {
-    private JobEvents() {
+/** What a job holds, read back: the subject and image of its events, its request, the VMs it stopped. */
+final class JobContents {
+    private JobContents() {
     }
 
     static ResultEvent.Subject subject(ExportJob job) {
