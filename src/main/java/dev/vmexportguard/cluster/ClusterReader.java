@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.vmexportguard.decision.ClusterSnapshot;
 import dev.vmexportguard.decision.ClusterSnapshot.ClaimRef;
 import dev.vmexportguard.decision.ClusterSnapshot.ClaimSource;
+import dev.vmexportguard.decision.ImageStatus;
 import io.fabric8.kubernetes.api.model.GenericKubernetesResource;
 import io.fabric8.kubernetes.api.model.PersistentVolumeClaim;
 import io.fabric8.kubernetes.api.model.Pod;
@@ -172,8 +173,41 @@ public class ClusterReader {
         Object displayName = image.get("spec", "displayName");
         return new ClusterSnapshot.Image(image.getMetadata().getName(),
                 displayName instanceof String s ? s : null,
-                annotations == null ? null : annotations.get(KubernetesResources.ANNOTATION_REQUEST_ID));
+                annotations == null ? null : annotations.get(KubernetesResources.ANNOTATION_REQUEST_ID),
+                imageStatus(image));
     }
+
+    /** {@code status.progress}, sizes and the conditions that end an export, as Harvester writes them. */
+    static ImageStatus imageStatus(GenericKubernetesResource image) {
+        Map<String, Object> status = Objects.requireNonNullElse(map(image.get("status")), Map.of());
+        boolean imported = false;
+        java.time.Instant importedAt = null;
+        boolean retryLimitExceeded = false;
+        String failure = null;
+        if (status.get("conditions") instanceof List<?> conditions) {
+            for (Object item : conditions) {
+                if (!(item instanceof Map<?, ?> condition) || !"True".equals(condition.get("status"))) {
+                    continue;
+                }
+                if ("Imported".equals(condition.get("type"))) {
+                    imported = true;
+                    importedAt = instant(condition.get("lastTransitionTime") instanceof String t ? t : null);
+                } else if ("RetryLimitExceeded".equals(condition.get("type"))) {
+                    retryLimitExceeded = true;
+                    failure = condition.get("message") instanceof String msg ? msg : null;
+                }
+            }
+        }
+        return new ImageStatus(number(status.get("progress")) == null ? 0 : number(status.get("progress")).intValue(),
+                number(status.get("size")), number(status.get("virtualSize")),
+                status.get("storageClassName") instanceof String sc ? sc : null, imported, importedAt,
+                retryLimitExceeded, failure);
+    }
+
+    private static Long number(Object value) {
+        return value instanceof Number n ? n.longValue() : null;
+    }
+
 
     /** A Kubernetes time (RFC 3339); null when absent or unreadable. */
     static Instant instant(String time) {

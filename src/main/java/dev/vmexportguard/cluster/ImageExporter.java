@@ -1,15 +1,12 @@
 package dev.vmexportguard.cluster;
 
 import dev.vmexportguard.decision.ImagePlan;
-import dev.vmexportguard.decision.ImageStatus;
 import io.fabric8.kubernetes.api.model.GenericKubernetesResource;
 import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import jakarta.enterprise.context.ApplicationScoped;
 import java.util.LinkedHashMap;
-import java.util.List;
 import java.util.Map;
-import java.util.Optional;
 
 /** Starts an export: creates the Harvester VirtualMachineImage that copies the volume. */
 @ApplicationScoped
@@ -55,55 +52,11 @@ public class ImageExporter {
         }
     }
 
-    /** The image's status as Harvester reports it now; empty when the image does not exist. */
-    public Optional<ImageStatus> status(String namespace, String name) {
-        GenericKubernetesResource image = calls.run(
-                new ClusterOperation("get", "virtualmachineimages.harvesterhci.io", namespace),
-                () -> client.genericKubernetesResources(KubernetesResources.VIRTUAL_MACHINE_IMAGE)
-                        .inNamespace(namespace).withName(name).get());
-        return Optional.ofNullable(image).map(ImageExporter::status);
-    }
-
     /** Removes an unfinished image; one already gone is fine. */
     public void delete(String namespace, String name) {
         calls.run(new ClusterOperation("delete", "virtualmachineimages.harvesterhci.io", namespace),
                 () -> client.genericKubernetesResources(KubernetesResources.VIRTUAL_MACHINE_IMAGE)
                         .inNamespace(namespace).withName(name).delete());
-    }
-
-    static ImageStatus status(GenericKubernetesResource image) {
-        Map<String, Object> status = image.get("status") instanceof Map<?, ?> m ? cast(m) : Map.of();
-        boolean imported = false;
-        java.time.Instant importedAt = null;
-        boolean retryLimitExceeded = false;
-        String failure = null;
-        if (status.get("conditions") instanceof List<?> conditions) {
-            for (Object item : conditions) {
-                if (!(item instanceof Map<?, ?> condition) || !"True".equals(condition.get("status"))) {
-                    continue;
-                }
-                if ("Imported".equals(condition.get("type"))) {
-                    imported = true;
-                    importedAt = ClusterReader.instant(condition.get("lastTransitionTime") instanceof String t ? t : null);
-                } else if ("RetryLimitExceeded".equals(condition.get("type"))) {
-                    retryLimitExceeded = true;
-                    failure = condition.get("message") instanceof String msg ? msg : null;
-                }
-            }
-        }
-        return new ImageStatus(number(status.get("progress")) == null ? 0 : number(status.get("progress")).intValue(),
-                number(status.get("size")), number(status.get("virtualSize")),
-                status.get("storageClassName") instanceof String sc ? sc : null, imported, importedAt,
-                retryLimitExceeded, failure);
-    }
-
-    private static Long number(Object value) {
-        return value instanceof Number n ? n.longValue() : null;
-    }
-
-    @SuppressWarnings("unchecked")
-    private static Map<String, Object> cast(Map<?, ?> map) {
-        return (Map<String, Object>) map;
     }
 
     static GenericKubernetesResource manifest(ImagePlan plan) {

@@ -2,14 +2,16 @@ package dev.vmexportguard.cluster;
 
 import io.fabric8.kubernetes.api.model.GenericKubernetesResource;
 import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.dsl.base.PatchContext;
+import io.fabric8.kubernetes.client.dsl.base.PatchType;
 import jakarta.enterprise.context.ApplicationScoped;
 import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.HashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.function.Consumer;
 
 /**
  * Marks the VMs of an export with the annotation {@value KubernetesResources#ANNOTATION_EXPORT_LOCK}, whose value
@@ -40,7 +42,8 @@ public class VmLocks {
         }
     }
 
-    private void edit(String namespace, String vmName, java.util.function.Consumer<Set<String>> change) {
+    /** One read, and a JSON patch of the annotation alone when its holders change. */
+    private void edit(String namespace, String vmName, Consumer<Set<String>> change) {
         GenericKubernetesResource vm = get(namespace, vmName);
         if (vm == null) {
             return;
@@ -51,21 +54,17 @@ public class VmLocks {
         if (after.equals(before)) {
             return;
         }
+        // requestIds need no JSON escaping ([A-Za-z0-9._:-]); in a JSON pointer '/' is written '~1'
+        String key = KubernetesResources.ANNOTATION_EXPORT_LOCK;
+        String value = "\"" + String.join(",", after) + "\"";
+        String patch = vm.getMetadata().getAnnotations() == null
+                ? "[{\"op\":\"add\",\"path\":\"/metadata/annotations\",\"value\":{\"" + key + "\":" + value + "}}]"
+                : after.isEmpty()
+                ? "[{\"op\":\"remove\",\"path\":\"/metadata/annotations/" + key.replace("/", "~1") + "\"}]"
+                : "[{\"op\":\"add\",\"path\":\"/metadata/annotations/" + key.replace("/", "~1") + "\",\"value\":" + value + "}]";
         calls.run(new ClusterOperation("patch", "virtualmachines.kubevirt.io", namespace), () ->
                 client.genericKubernetesResources(KubernetesResources.VIRTUAL_MACHINE).inNamespace(namespace)
-                        .withName(vmName).edit(current -> {
-                            Map<String, String> annotations = current.getMetadata().getAnnotations() == null
-                                    ? new HashMap<>() : new HashMap<>(current.getMetadata().getAnnotations());
-                            Set<String> holders = new LinkedHashSet<>(split(annotations.get(KubernetesResources.ANNOTATION_EXPORT_LOCK)));
-                            change.accept(holders);
-                            if (holders.isEmpty()) {
-                                annotations.remove(KubernetesResources.ANNOTATION_EXPORT_LOCK);
-                            } else {
-                                annotations.put(KubernetesResources.ANNOTATION_EXPORT_LOCK, String.join(",", holders));
-                            }
-                            current.getMetadata().setAnnotations(annotations);
-                            return current;
-                        }));
+                        .withName(vmName).patch(PatchContext.of(PatchType.JSON), patch));
     }
 
     private GenericKubernetesResource get(String namespace, String vmName) {

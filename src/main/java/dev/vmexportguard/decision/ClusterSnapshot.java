@@ -71,7 +71,10 @@ public record ClusterSnapshot(
     }
 
     /** A Harvester VirtualMachineImage; {@code requestId} is the guard's annotation, null on images it did not make. */
-    public record Image(String name, String displayName, String requestId) {
+    public record Image(String name, String displayName, String requestId, ImageStatus status) {
+        public Image(String name, String displayName, String requestId) {
+            this(name, displayName, requestId, new ImageStatus(0, null, null, null, false, null, false, null));
+        }
     }
 
     public Optional<Volume> volume(String name) {

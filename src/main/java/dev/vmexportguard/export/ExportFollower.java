@@ -1,7 +1,6 @@
 package dev.vmexportguard.export;
 
 import dev.vmexportguard.cluster.ClusterReader;
-import dev.vmexportguard.cluster.ImageExporter;
 import dev.vmexportguard.config.GuardConfig;
 import dev.vmexportguard.decision.ClusterSnapshot;
 import dev.vmexportguard.decision.EventType;
@@ -23,25 +22,23 @@ public class ExportFollower {
     private final ExportJobs jobs;
     private final ExportEnding ending;
     private final ClusterReader cluster;
-    private final ImageExporter images;
     private final EventOutbox outbox;
     private final GuardConfig.Exports config;
     private final Clock clock;
 
-    public ExportFollower(ExportJobs jobs, ExportEnding ending, ClusterReader cluster, ImageExporter images,
-                          EventOutbox outbox, GuardConfig config, Clock clock) {
+    public ExportFollower(ExportJobs jobs, ExportEnding ending, ClusterReader cluster, EventOutbox outbox,
+                          GuardConfig config, Clock clock) {
         this.jobs = jobs;
         this.ending = ending;
         this.cluster = cluster;
-        this.images = images;
         this.outbox = outbox;
         this.config = config.exports();
         this.clock = clock;
     }
 
     public void follow(ExportJob job) {
-        Optional<ImageStatus> image = images.status(job.namespace, job.imageName);
         ClusterSnapshot now = cluster.read(job.namespace);
+        Optional<ImageStatus> image = now.image(job.imageName).map(ClusterSnapshot.Image::status);
         var unsafe = ExportDecider.recheck(job.namespace, job.volumeName, now);
         ExportTracking.RunningExport running = new ExportTracking.RunningExport(job.namespace, job.volumeName,
                 job.imageName, job.imageDisplayName, job.startedAt, job.progressStep);
