@@ -17,13 +17,15 @@ import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.enterprise.event.Observes;
 import java.time.Clock;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
-import java.util.function.Consumer;
 import org.jboss.logging.Logger;
 
 /**
@@ -46,6 +48,8 @@ public class ExportLifecycle {
     private final GuardConfig.Exports config;
     private final Clock clock;
     private final AtomicBoolean dispatchScheduled = new AtomicBoolean();
+    private final AtomicBoolean changesScheduled = new AtomicBoolean();
+    private final Set<String> changedNamespaces = ConcurrentHashMap.newKeySet();
     private final List<SharedIndexInformer<GenericKubernetesResource>> informers = new ArrayList<>();
     private ScheduledExecutorService worker;
 
@@ -68,21 +72,9 @@ public class ExportLifecycle {
         worker.scheduleWithFixedDelay(this::dispatchSafely, 0, config.dispatchInterval().toMillis(), TimeUnit.MILLISECONDS);
         worker.scheduleWithFixedDelay(this::resyncSafely, 0, config.resyncInterval().toMillis(), TimeUnit.MILLISECONDS);
         watch(KubernetesResources.VIRTUAL_MACHINE_IMAGE, Map.of(KubernetesResources.LABEL_MANAGED_BY,
-                KubernetesResources.MANAGED_BY_VALUE), image -> {
-                    Map<String, String> annotations = image.getMetadata().getAnnotations();
-                    String requestId = annotations == null ? null : annotations.get(KubernetesResources.ANNOTATION_REQUEST_ID);
-                    if (requestId != null) {
-                        submit(() -> jobs.find(requestId).filter(j -> j.state == ExportJob.State.RUNNING)
-                                .ifPresent(this::advance));
-                    }
-                });
-        Consumer<GenericKubernetesResource> namespaceChanged = resource -> {
-            String namespace = resource.getMetadata().getNamespace();
-            submit(() -> jobs.inStates(ExportJob.State.RUNNING, ExportJob.State.STOPPING).stream()
-                    .filter(j -> j.namespace.equals(namespace)).forEach(this::advance));
-        };
-        watch(KubernetesResources.VIRTUAL_MACHINE, Map.of(), namespaceChanged);
-        watch(KubernetesResources.VIRTUAL_MACHINE_INSTANCE, Map.of(), namespaceChanged);
+                KubernetesResources.MANAGED_BY_VALUE));
+        watch(KubernetesResources.VIRTUAL_MACHINE, Map.of());
+        watch(KubernetesResources.VIRTUAL_MACHINE_INSTANCE, Map.of());
     }
 
     void stop(@Observes ShutdownEvent ignored) {
@@ -108,24 +100,23 @@ public class ExportLifecycle {
         }
     }
 
-    private void watch(io.fabric8.kubernetes.client.dsl.base.ResourceDefinitionContext type, Map<String, String> labels,
-                       Consumer<GenericKubernetesResource> changed) {
+    private void watch(io.fabric8.kubernetes.client.dsl.base.ResourceDefinitionContext type, Map<String, String> labels) {
         try {
             var resources = client.genericKubernetesResources(type).inAnyNamespace();
             var informer = (labels.isEmpty() ? resources : resources.withLabels(labels)).inform(new ResourceEventHandler<>() {
                 @Override
                 public void onAdd(GenericKubernetesResource resource) {
-                    changed.accept(resource);
+                    changed(resource);
                 }
 
                 @Override
                 public void onUpdate(GenericKubernetesResource before, GenericKubernetesResource after) {
-                    changed.accept(after);
+                    changed(after);
                 }
 
                 @Override
                 public void onDelete(GenericKubernetesResource resource, boolean finalStateUnknown) {
-                    changed.accept(resource);
+                    changed(resource);
                 }
             }, 0);
             informers.add(informer);
@@ -136,13 +127,25 @@ public class ExportLifecycle {
         }
     }
 
-    private void submit(Runnable work) {
-        if (worker != null && !worker.isShutdown()) {
-            worker.execute(() -> {
-                if (leader.lead()) {
-                    guarded("following exports", work);
-                }
-            });
+    /**
+     * An image, VM or VMI changed: the running and stopping exports of its namespace are looked at. Changes are
+     * gathered by namespace and handled in one pass, so that a burst of them (or the informers' first listing at
+     * start) costs one query, not one per object.
+     */
+    private void changed(GenericKubernetesResource resource) {
+        changedNamespaces.add(resource.getMetadata().getNamespace());
+        if (worker != null && !worker.isShutdown() && changesScheduled.compareAndSet(false, true)) {
+            worker.execute(this::followChanges);
+        }
+    }
+
+    private void followChanges() {
+        changesScheduled.set(false);
+        Set<String> namespaces = new HashSet<>(changedNamespaces);
+        changedNamespaces.removeAll(namespaces);
+        if (!namespaces.isEmpty() && leader.lead()) {
+            guarded("following exports", () -> jobs.inStates(ExportJob.State.RUNNING, ExportJob.State.STOPPING).stream()
+                    .filter(j -> namespaces.contains(j.namespace)).forEach(this::advance));
         }
     }
 
