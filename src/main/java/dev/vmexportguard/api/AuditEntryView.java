@@ -1,7 +1,7 @@
 package dev.vmexportguard.api;
 
 import dev.vmexportguard.audit.AuditEntry;
-import dev.vmexportguard.service.RequestSource;
+import dev.vmexportguard.audit.RequestSource;
 import java.time.Instant;
 import java.util.Map;
 

@@ -1,6 +1,5 @@
 package dev.vmexportguard.audit;
 
-import dev.vmexportguard.service.RequestSource;
 import jakarta.persistence.Column;
 import jakarta.persistence.Embedded;
 import jakarta.persistence.Entity;

@@ -19,10 +19,21 @@ public final class RequestValidator {
     public static final int MAX_GROUPS = 32;
     private static final Pattern REQUEST_ID = Pattern.compile("[A-Za-z0-9._:-]{1," + MAX_REQUEST_ID + "}");
 
-    /** The outcome: either a request or the violations (and the requestId, when one was usable). */
-    public record Result(ExportRequest request, List<Violation> violations, String usableRequestId) {
+    /** Longest text of an invalid request that is echoed in its answer. */
+    static final int MAX_ECHOED = 512;
+    private static final ResultEvent.Subject NOTHING = new ResultEvent.Subject(null, null, null, null, null, null);
+
+    /**
+     * The outcome: either a request or the violations; and, in both cases, what its answer can echo of it (the
+     * requestId only when it is usable).
+     */
+    public record Result(ExportRequest request, List<Violation> violations, ResultEvent.Subject echo) {
         public boolean valid() {
             return request != null;
+        }
+
+        public String usableRequestId() {
+            return echo.requestId();
         }
     }
 
@@ -37,7 +48,7 @@ public final class RequestValidator {
         List<Violation> v = new ArrayList<>();
         if (!(json instanceof Map<?, ?> map)) {
             v.add(new Violation("$", "must be a JSON object, not " + describe(json)));
-            return new Result(null, v, null);
+            return new Result(null, v, NOTHING);
         }
         String requestId = string(map, "requestId", v, true);
         if (requestId != null && !REQUEST_ID.matcher(requestId).matches()) {
@@ -88,11 +99,17 @@ public final class RequestValidator {
             v.add(new Violation("replyTo", "must be at most " + MAX_REPLY_TO + " characters, has " + replyTo.length()));
         }
         if (!v.isEmpty()) {
-            return new Result(null, v, requestId);
+            return new Result(null, v, new ResultEvent.Subject(requestId, echoed(map, "namespace"),
+                    echoed(map, "vmName"), echoed(map, "volumeName"), echoed(map, "requestedBy"), echoed(map, "replyTo")));
         }
-        return new Result(new ExportRequest(requestId, namespace, vmName, volumeName, requestedBy, displayName,
-                storageClassName, onRunning, restartAfter, reason, replyTo, grace, backupFirst, backupType, groups),
-                List.of(), requestId);
+        ExportRequest request = new ExportRequest(requestId, namespace, vmName, volumeName, requestedBy, displayName,
+                storageClassName, onRunning, restartAfter, reason, replyTo, grace, backupFirst, backupType, groups);
+        return new Result(request, List.of(), ResultEvent.Subject.of(request));
+    }
+
+    /** A field of an invalid request as its answer echoes it: a string that is not empty and not too long. */
+    private static String echoed(Map<?, ?> map, String field) {
+        return map.get(field) instanceof String s && !s.isEmpty() && s.length() <= MAX_ECHOED ? s : null;
     }
 
     private static ExportRequest.OnRunning onRunning(Map<?, ?> map, List<Violation> v) {

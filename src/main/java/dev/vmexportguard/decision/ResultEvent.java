@@ -29,9 +29,27 @@ public record ResultEvent(
         }
     }
 
-    /** Who asked for what: the fields every event of a request repeats. */
+    /**
+     * Who asked for what: the fields every event of a request repeats. For a request that is not valid, what could
+     * be read of it (each field null when absent or unusable), so that its answer still reaches the asker.
+     */
     public record Subject(String requestId, String namespace, String vmName, String volumeName, String requestedBy,
                           String replyTo) {
+
+        public static Subject of(ExportRequest request) {
+            return new Subject(request.requestId(), request.namespace(), request.vmName(), request.volumeName(),
+                    request.requestedBy(), request.replyTo());
+        }
+
+        /** The same subject, naming the VM and volume a decision resolved (when it resolved them). */
+        public Subject resolved(String vm, String volume) {
+            return new Subject(requestId, namespace, vm, volume, requestedBy, replyTo);
+        }
+
+        /** The same subject with {@code fallback} as requestId when the request had no usable one. */
+        public Subject withRequestIdOr(String fallback) {
+            return requestId != null ? this : new Subject(fallback, namespace, vmName, volumeName, requestedBy, replyTo);
+        }
     }
 
     /**
@@ -44,26 +62,81 @@ public record ResultEvent(
                 .toString();
     }
 
-    public static ResultEvent of(Subject subject, EventType type, ReasonCode reason, String message, Evidence observed,
-                                 ImageRef image, Integer queuePosition, String discriminator, Instant now) {
-        return new ResultEvent(eventId(subject.requestId(), type, discriminator), subject.requestId(), type, reason,
-                message, subject.namespace(), subject.vmName(), subject.volumeName(), subject.requestedBy(),
-                subject.replyTo(), observed, image, queuePosition, now);
+    /** Starts an event of {@code type}; its id derives from the request, the type and {@code discriminator}. */
+    public static Builder of(EventType type, String discriminator) {
+        return new Builder(type, discriminator);
     }
 
+    /** A refusal of the request a decision rejected; its id derives from the request's Kafka record. */
     public static ResultEvent rejected(ExportRequest request, Decision.Rejected decision, String sourceCoordinates,
                                        Instant now) {
-        return of(new Subject(request.requestId(), request.namespace(), decision.vmName(), decision.volumeName(),
-                        request.requestedBy(), request.replyTo()),
-                EventType.REJECTED, decision.reason(), decision.message(), decision.observed(), null, null,
-                sourceCoordinates, now);
+        return refusal(decision.reason(), decision.message(), sourceCoordinates).observed(decision.observed())
+                .build(Subject.of(request).resolved(decision.vmName(), decision.volumeName()), now);
     }
 
-    /** A refusal before any cluster state was read (invalid input, cluster unreachable, ...). */
-    public static ResultEvent refused(String requestId, ReasonCode reason, String message, String namespace,
-                                      String vmName, String volumeName, String requestedBy, String replyTo,
-                                      Evidence observed, String sourceCoordinates, Instant now) {
-        return of(new Subject(requestId, namespace, vmName, volumeName, requestedBy, replyTo), EventType.REJECTED,
-                reason, message, observed, null, null, sourceCoordinates, now);
+    /** A refusal before, or without, a decision (invalid input, cluster unreachable, ...). */
+    public static Builder refusal(ReasonCode reason, String message, String sourceCoordinates) {
+        return of(EventType.REJECTED, sourceCoordinates).reason(reason).message(message);
+    }
+
+    /** An event under construction: the parts that vary; the subject and the time come last. */
+    public static final class Builder {
+        private final EventType type;
+        private String discriminator;
+        private ReasonCode reason;
+        private String message;
+        private Evidence observed;
+        private ImageRef image;
+        private Integer queuePosition;
+
+        private Builder(EventType type, String discriminator) {
+            this.type = type;
+            this.discriminator = discriminator;
+        }
+
+        public EventType type() {
+            return type;
+        }
+
+        public ReasonCode reason() {
+            return reason;
+        }
+
+        public Builder reason(ReasonCode value) {
+            this.reason = value;
+            return this;
+        }
+
+        public Builder message(String value) {
+            this.message = value;
+            return this;
+        }
+
+        public Builder observed(Evidence value) {
+            this.observed = value;
+            return this;
+        }
+
+        public Builder image(ImageRef value) {
+            this.image = value;
+            return this;
+        }
+
+        public Builder queuePosition(Integer value) {
+            this.queuePosition = value;
+            return this;
+        }
+
+        /** Replaces the discriminator the id derives from. */
+        public Builder id(String value) {
+            this.discriminator = value;
+            return this;
+        }
+
+        public ResultEvent build(Subject subject, Instant now) {
+            return new ResultEvent(eventId(subject.requestId(), type, discriminator), subject.requestId(), type, reason,
+                    message, subject.namespace(), subject.vmName(), subject.volumeName(), subject.requestedBy(),
+                    subject.replyTo(), observed, image, queuePosition, now);
+        }
     }
 }

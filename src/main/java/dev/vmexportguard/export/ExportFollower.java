@@ -9,8 +9,6 @@ import dev.vmexportguard.decision.ExportTracking;
 import dev.vmexportguard.decision.ImageStatus;
 import dev.vmexportguard.decision.Messages;
 import dev.vmexportguard.decision.ResultEvent;
-import dev.vmexportguard.messaging.EventOutbox;
-import io.quarkus.narayana.jta.QuarkusTransaction;
 import jakarta.enterprise.context.ApplicationScoped;
 import java.time.Clock;
 import java.util.Optional;
@@ -22,16 +20,13 @@ public class ExportFollower {
     private final ExportJobs jobs;
     private final ExportEnding ending;
     private final ClusterReader cluster;
-    private final EventOutbox outbox;
     private final GuardConfig.Exports config;
     private final Clock clock;
 
-    public ExportFollower(ExportJobs jobs, ExportEnding ending, ClusterReader cluster, EventOutbox outbox,
-                          GuardConfig config, Clock clock) {
+    public ExportFollower(ExportJobs jobs, ExportEnding ending, ClusterReader cluster, GuardConfig config, Clock clock) {
         this.jobs = jobs;
         this.ending = ending;
         this.cluster = cluster;
-        this.outbox = outbox;
         this.config = config.exports();
         this.clock = clock;
     }
@@ -46,21 +41,17 @@ public class ExportFollower {
                 ExportDecider.inUseSince(job.volumeName, now), clock.instant(), config.timeout(), config.deleteOnTimeout());
         ResultEvent.ImageRef ref = image.map(s -> new ResultEvent.ImageRef(job.namespace, job.imageName,
                 job.imageDisplayName, s.imported() ? 100 : s.progress(), s.size(), s.virtualSize(), s.storageClassName()))
-                .orElse(JobContents.image(job));
+                .orElse(job.image());
         if (step instanceof ExportTracking.Progressed progressed) {
-            QuarkusTransaction.requiringNew().run(() -> {
-                job.progressStep = progressed.step();
-                jobs.save(job);
-                outbox.add(ResultEvent.of(JobContents.subject(job), EventType.PROGRESS, null,
-                        Messages.progress(job.imageDisplayName, progressed.step()), null, ref, null,
-                        "progress-" + progressed.step(), clock.instant()), job.source);
-            });
+            job.progressStep = progressed.step();
+            jobs.advance(job, ExportJob.State.RUNNING, ResultEvent.of(EventType.PROGRESS, "progress-" + progressed.step())
+                    .message(Messages.progress(job.imageDisplayName, progressed.step())).image(ref));
         } else if (step instanceof ExportTracking.Completed) {
-            ending.end(job, EventType.COMPLETED, null, Messages.completed(job.namespace, job.imageDisplayName,
-                    job.imageName), null, ref, false);
+            ending.end(job, ExportEnding.outcome(EventType.COMPLETED).image(ref)
+                    .message(Messages.completed(job.namespace, job.imageDisplayName, job.imageName)), false);
         } else if (step instanceof ExportTracking.Failed failed) {
-            ending.end(job, EventType.FAILED, failed.reason(), failed.message(), failed.observed(), ref,
-                    failed.deleteImage());
+            ending.end(job, ExportEnding.outcome(EventType.FAILED).reason(failed.reason()).message(failed.message())
+                    .observed(failed.observed()).image(ref), failed.deleteImage());
         }
     }
 }

@@ -1,6 +1,8 @@
 package dev.vmexportguard.export;
 
-import dev.vmexportguard.service.RequestSource;
+import dev.vmexportguard.audit.RequestSource;
+import dev.vmexportguard.decision.ExportRequest;
+import dev.vmexportguard.decision.ResultEvent;
 import jakarta.persistence.Column;
 import jakarta.persistence.Embedded;
 import jakarta.persistence.Entity;
@@ -9,8 +11,10 @@ import jakarta.persistence.Enumerated;
 import jakarta.persistence.Id;
 import jakarta.persistence.Table;
 import java.time.Instant;
-import java.util.Arrays;
+import java.util.ArrayList;
 import java.util.List;
+import org.hibernate.annotations.JdbcTypeCode;
+import org.hibernate.type.SqlTypes;
 
 /** An accepted export request and where it is in its life; the guard's memory across restarts. */
 @Entity
@@ -39,6 +43,10 @@ public class ExportJob {
         }
     }
 
+    /** A VM the guard stopped for this export, with the run strategy it had, to put back after. */
+    public record StoppedVm(String name, String runStrategy) {
+    }
+
     @Id
     @Column(name = "request_id")
     public String requestId;
@@ -60,8 +68,10 @@ public class ExportJob {
     @Column(name = "reply_to")
     public String replyTo;
 
-    /** The validated request as JSON, with the display name fixed at acceptance. */
-    public String request;
+    /** The validated request, with the volume and the image display name fixed at acceptance. */
+    @JdbcTypeCode(SqlTypes.JSON)
+    @Column(columnDefinition = "jsonb")
+    public ExportRequest request;
 
     @Enumerated(EnumType.STRING)
     public State state;
@@ -72,18 +82,23 @@ public class ExportJob {
     @Column(name = "image_display_name")
     public String imageDisplayName;
 
-    @Column(name = "locked_vms")
-    public String lockedVms = "";
+    /** The VMs that carry this export's lock annotation (or may: the names are recorded before the patch). */
+    @JdbcTypeCode(SqlTypes.JSON)
+    @Column(name = "locked_vms", columnDefinition = "jsonb")
+    public List<String> lockedVms = new ArrayList<>();
 
-    /** JSON object: the VMs the guard stopped for this export, with the runStrategy each had. */
-    @Column(name = "stopped_vms")
-    public String stoppedVms = "";
+    /** The VMs the guard stopped for this export (recorded before the stop call). */
+    @JdbcTypeCode(SqlTypes.JSON)
+    @Column(name = "stopped_vms", columnDefinition = "jsonb")
+    public List<StoppedVm> stoppedVms = new ArrayList<>();
 
     @Column(name = "stop_requested_at")
     public Instant stopRequestedAt;
 
-    @Column(name = "backups")
-    public String backups = "";
+    /** The VirtualMachineBackups taken before the export (recorded before they are created). */
+    @JdbcTypeCode(SqlTypes.JSON)
+    @Column(columnDefinition = "jsonb")
+    public List<String> backups = new ArrayList<>();
 
     @Column(name = "backup_started_at")
     public Instant backupStartedAt;
@@ -113,15 +128,30 @@ public class ExportJob {
     @Column(name = "ended_at")
     public Instant endedAt;
 
-    public List<String> lockedVmList() {
-        return split(lockedVms);
+    /** A job for a request just accepted; {@code request} names its volume and image display name. */
+    public static ExportJob accepted(ExportRequest request, String vmName, RequestSource source, Instant now) {
+        ExportJob job = new ExportJob();
+        job.requestId = request.requestId();
+        job.namespace = request.namespace();
+        job.volumeName = request.volumeName();
+        job.vmName = vmName;
+        job.requestedBy = request.requestedBy();
+        job.replyTo = request.replyTo();
+        job.request = request;
+        job.imageDisplayName = request.imageDisplayName();
+        job.state = State.PENDING;
+        job.source = source;
+        job.acceptedAt = now;
+        return job;
     }
 
-    public List<String> backupList() {
-        return split(backups);
+    /** Who asked for what: the fields every event of this export repeats. */
+    public ResultEvent.Subject subject() {
+        return new ResultEvent.Subject(requestId, namespace, vmName, volumeName, requestedBy, replyTo);
     }
 
-    private static List<String> split(String names) {
-        return names == null || names.isEmpty() ? List.of() : Arrays.asList(names.split(","));
+    /** The image, once it has a name. */
+    public ResultEvent.ImageRef image() {
+        return imageName == null ? null : ResultEvent.ImageRef.of(namespace, imageName, imageDisplayName);
     }
 }

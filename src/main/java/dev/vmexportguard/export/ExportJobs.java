@@ -1,14 +1,23 @@
 package dev.vmexportguard.export;
 
+import dev.vmexportguard.decision.ResultEvent;
+import dev.vmexportguard.outbox.EventOutbox;
+import io.quarkus.narayana.jta.QuarkusTransaction;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.persistence.EntityManager;
 import jakarta.persistence.PersistenceException;
 import jakarta.transaction.Transactional;
 import java.sql.SQLException;
+import java.time.Clock;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Optional;
+import java.util.function.Consumer;
 
-/** The export jobs in PostgreSQL. */
+/**
+ * The export jobs in PostgreSQL. A job moves on in one way: {@link #advance} records its new state and the event
+ * that reports it in one transaction, so that no step is recorded without its event, nor an event without its step.
+ */
 @ApplicationScoped
 public class ExportJobs {
     static final String ONE_ACTIVE_PER_VOLUME = "export_job_one_active_per_volume";
@@ -22,9 +31,35 @@ public class ExportJobs {
     }
 
     private final EntityManager em;
+    private final EventOutbox outbox;
+    private final Clock clock;
 
-    public ExportJobs(EntityManager em) {
+    public ExportJobs(EntityManager em, EventOutbox outbox, Clock clock) {
         this.em = em;
+        this.outbox = outbox;
+        this.clock = clock;
+    }
+
+    /**
+     * Moves a job to {@code state}, with the changes made to it before the call, and records {@code events} (about
+     * the job, at this time, in this order) in one new transaction.
+     */
+    public void advance(ExportJob job, ExportJob.State state, ResultEvent.Builder... events) {
+        QuarkusTransaction.requiringNew().run(() -> {
+            job.state = state;
+            em.merge(job);
+            for (ResultEvent.Builder event : events) {
+                outbox.add(event.build(job.subject(), clock.instant()), job.source);
+            }
+        });
+    }
+
+    /** Records a change to a job that is no step of its own (what is about to be done), in a new transaction. */
+    public void update(ExportJob job, Consumer<ExportJob> change) {
+        QuarkusTransaction.requiringNew().run(() -> {
+            change.accept(job);
+            em.merge(job);
+        });
     }
 
     /**
@@ -68,14 +103,8 @@ public class ExportJobs {
     @Transactional
     public long holdingSlots() {
         return em.createQuery("select count(j) from ExportJob j where j.state in ?1", Long.class)
-                .setParameter(1, java.util.Arrays.stream(ExportJob.State.values()).filter(ExportJob.State::holdsSlot).toList())
+                .setParameter(1, Arrays.stream(ExportJob.State.values()).filter(ExportJob.State::holdsSlot).toList())
                 .getSingleResult();
-    }
-
-    /** Saves changes to a job in the caller's transaction. */
-    @Transactional(Transactional.TxType.MANDATORY)
-    public ExportJob save(ExportJob job) {
-        return em.merge(job);
     }
 
     private static boolean violates(Throwable e, String constraint) {

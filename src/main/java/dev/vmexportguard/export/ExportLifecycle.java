@@ -1,31 +1,19 @@
 package dev.vmexportguard.export;
 
-import dev.vmexportguard.cluster.KubernetesResources;
+import dev.vmexportguard.cluster.ResourceWatches;
+import dev.vmexportguard.concurrent.SerialWorker;
 import dev.vmexportguard.config.GuardConfig;
 import dev.vmexportguard.decision.EventType;
 import dev.vmexportguard.decision.Messages;
 import dev.vmexportguard.decision.ResultEvent;
-import dev.vmexportguard.messaging.EventOutbox;
-import io.fabric8.kubernetes.api.model.GenericKubernetesResource;
-import io.fabric8.kubernetes.client.KubernetesClient;
-import io.fabric8.kubernetes.client.informers.ResourceEventHandler;
-import io.fabric8.kubernetes.client.informers.SharedIndexInformer;
-import io.quarkus.narayana.jta.QuarkusTransaction;
 import io.quarkus.runtime.ShutdownEvent;
 import io.quarkus.runtime.StartupEvent;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.enterprise.event.Observes;
-import java.time.Clock;
-import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
-import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.Executors;
-import java.util.concurrent.ScheduledExecutorService;
-import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicBoolean;
 import org.jboss.logging.Logger;
 
 /**
@@ -39,144 +27,82 @@ public class ExportLifecycle {
     private static final Logger LOG = Logger.getLogger(ExportLifecycle.class);
 
     private final ExportJobs jobs;
-    private final ExportStarter starter;
-    private final ExportFollower follower;
-    private final ExportEnding ending;
-    private final EventOutbox outbox;
+    private final ExportSteps steps;
     private final LeaderLock leader;
-    private final KubernetesClient client;
+    private final ResourceWatches watches;
     private final GuardConfig.Exports config;
-    private final Clock clock;
-    private final AtomicBoolean dispatchScheduled = new AtomicBoolean();
-    private final AtomicBoolean changesScheduled = new AtomicBoolean();
     private final Set<String> changedNamespaces = ConcurrentHashMap.newKeySet();
-    private final List<SharedIndexInformer<GenericKubernetesResource>> informers = new ArrayList<>();
-    private ScheduledExecutorService worker;
+    private final SerialWorker worker = new SerialWorker("export-lifecycle");
+    private final Runnable dispatchSoon = worker.trigger("starting exports", this::dispatchIfLeader);
+    private final Runnable followChangesSoon = worker.trigger("following exports", this::followChanges);
 
-    public ExportLifecycle(ExportJobs jobs, ExportStarter starter, ExportFollower follower, ExportEnding ending,
-                           EventOutbox outbox, LeaderLock leader, KubernetesClient client, GuardConfig config,
-                           Clock clock) {
+    public ExportLifecycle(ExportJobs jobs, ExportSteps steps, LeaderLock leader, ResourceWatches watches,
+                           GuardConfig config) {
         this.jobs = jobs;
-        this.starter = starter;
-        this.follower = follower;
-        this.ending = ending;
-        this.outbox = outbox;
+        this.steps = steps;
         this.leader = leader;
-        this.client = client;
+        this.watches = watches;
         this.config = config.exports();
-        this.clock = clock;
     }
 
     void start(@Observes StartupEvent ignored) {
-        worker = Executors.newSingleThreadScheduledExecutor(r -> new Thread(r, "export-lifecycle"));
-        worker.scheduleWithFixedDelay(this::dispatchSafely, 0, config.dispatchInterval().toMillis(), TimeUnit.MILLISECONDS);
-        worker.scheduleWithFixedDelay(this::resyncSafely, 0, config.resyncInterval().toMillis(), TimeUnit.MILLISECONDS);
-        watch(KubernetesResources.VIRTUAL_MACHINE_IMAGE, Map.of(KubernetesResources.LABEL_MANAGED_BY,
-                KubernetesResources.MANAGED_BY_VALUE));
-        watch(KubernetesResources.VIRTUAL_MACHINE, Map.of());
-        watch(KubernetesResources.VIRTUAL_MACHINE_INSTANCE, Map.of());
+        worker.every(config.dispatchInterval(), "starting exports", this::dispatchIfLeader);
+        worker.every(config.resyncInterval(), "checking running exports", this::resync);
+        watches.start(this::changed);
     }
 
     void stop(@Observes ShutdownEvent ignored) {
-        informers.forEach(SharedIndexInformer::close);
-        if (worker != null) {
-            worker.shutdown();
-            try {
-                worker.awaitTermination(10, TimeUnit.SECONDS);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-            }
-        }
+        watches.close();
+        worker.close();
         leader.close();
     }
 
     /** Looks at waiting exports now: a request was accepted or an export ended. */
     public void wake() {
-        if (worker != null && !worker.isShutdown() && dispatchScheduled.compareAndSet(false, true)) {
-            worker.execute(() -> {
-                dispatchScheduled.set(false);
-                dispatchSafely();
-            });
-        }
-    }
-
-    private void watch(io.fabric8.kubernetes.client.dsl.base.ResourceDefinitionContext type, Map<String, String> labels) {
-        try {
-            var resources = client.genericKubernetesResources(type).inAnyNamespace();
-            var informer = (labels.isEmpty() ? resources : resources.withLabels(labels)).inform(new ResourceEventHandler<>() {
-                @Override
-                public void onAdd(GenericKubernetesResource resource) {
-                    changed(resource);
-                }
-
-                @Override
-                public void onUpdate(GenericKubernetesResource before, GenericKubernetesResource after) {
-                    changed(after);
-                }
-
-                @Override
-                public void onDelete(GenericKubernetesResource resource, boolean finalStateUnknown) {
-                    changed(resource);
-                }
-            }, 0);
-            informers.add(informer);
-        } catch (RuntimeException e) {
-            // the regular full check still follows every export; the watch only makes it prompt
-            LOG.warnf("cannot watch %s (%s); running exports are checked every %s", type.getPlural(), e.getMessage(),
-                    config.resyncInterval());
-        }
+        dispatchSoon.run();
     }
 
     /**
-     * An image, VM or VMI changed: the running and stopping exports of its namespace are looked at. Changes are
+     * An image, VM or VMI of {@code namespace} changed: its running and stopping exports are looked at. Changes are
      * gathered by namespace and handled in one pass, so that a burst of them (or the informers' first listing at
      * start) costs one query, not one per object.
      */
-    private void changed(GenericKubernetesResource resource) {
-        changedNamespaces.add(resource.getMetadata().getNamespace());
-        if (worker != null && !worker.isShutdown() && changesScheduled.compareAndSet(false, true)) {
-            worker.execute(this::followChanges);
-        }
+    private void changed(String namespace) {
+        changedNamespaces.add(namespace);
+        followChangesSoon.run();
     }
 
     private void followChanges() {
-        changesScheduled.set(false);
         Set<String> namespaces = new HashSet<>(changedNamespaces);
         changedNamespaces.removeAll(namespaces);
         if (!namespaces.isEmpty() && leader.lead()) {
-            guarded("following exports", () -> jobs.inStates(ExportJob.State.RUNNING, ExportJob.State.STOPPING).stream()
-                    .filter(j -> namespaces.contains(j.namespace)).forEach(this::advance));
+            jobs.inStates(ExportJob.State.RUNNING, ExportJob.State.STOPPING).stream()
+                    .filter(j -> namespaces.contains(j.namespace)).forEach(this::advance);
         }
     }
 
-    private void dispatchSafely() {
+    private void resync() {
         if (leader.lead()) {
-            guarded("starting exports", this::dispatch);
+            jobs.inStates(ExportJob.State.RUNNING).forEach(this::advance);
         }
     }
 
-    private void resyncSafely() {
+    private void dispatchIfLeader() {
         if (leader.lead()) {
-            guarded("checking running exports", () -> jobs.inStates(ExportJob.State.RUNNING).forEach(this::advance));
+            dispatch();
         }
     }
 
-    /** One step of a job, by its state; a slot freed wakes the dispatch. */
+    /** One step of a job; one that fails is tried again on the next round; a slot freed wakes the dispatch. */
     private void advance(ExportJob job) {
-        guarded("export " + job.requestId + " (" + job.state + ")", () -> {
-            switch (job.state) {
-                case STARTING -> starter.start(job);
-                case STOPPING -> starter.continueStopping(job);
-                case BACKING_UP -> starter.continueBackingUp(job);
-                case RUNNING -> follower.follow(job);
-                case ENDING -> ending.finish(job);
-                default -> {
-                }
-            }
-            if (job.state == ExportJob.State.ENDED) {
-                wake();
-            }
-        });
+        try {
+            steps.advance(job);
+        } catch (RuntimeException e) {
+            LOG.warnf(e, "export %s (%s) failed; trying again on the next round", job.requestId, job.state);
+        }
+        if (job.state == ExportJob.State.ENDED) {
+            wake();
+        }
     }
 
     void dispatch() {
@@ -186,32 +112,16 @@ public class ExportLifecycle {
         int position = 0;
         for (ExportJob job : waiting) {
             if (jobs.holdingSlots() < config.maxConcurrent()) {
-                QuarkusTransaction.requiringNew().run(() -> {
-                    job.state = ExportJob.State.STARTING;
-                    jobs.save(job);
-                });
+                jobs.advance(job, ExportJob.State.STARTING);
                 advance(job);
                 continue;
             }
             position++;
             if (job.state == ExportJob.State.PENDING) {
-                int queuePosition = position;
-                QuarkusTransaction.requiringNew().run(() -> {
-                    job.state = ExportJob.State.QUEUED;
-                    jobs.save(job);
-                    outbox.add(ResultEvent.of(JobContents.subject(job), EventType.QUEUED, null,
-                            Messages.queued(job.namespace, job.volumeName, queuePosition, config.maxConcurrent()),
-                            null, null, queuePosition, "queued", clock.instant()), job.source);
-                });
+                jobs.advance(job, ExportJob.State.QUEUED, ResultEvent.of(EventType.QUEUED, "queued")
+                        .message(Messages.queued(job.namespace, job.volumeName, position, config.maxConcurrent()))
+                        .queuePosition(position));
             }
-        }
-    }
-
-    private static void guarded(String what, Runnable work) {
-        try {
-            work.run();
-        } catch (RuntimeException e) {
-            LOG.warnf(e, "%s failed; trying again on the next round", what);
         }
     }
 }

@@ -1,15 +1,13 @@
 package dev.vmexportguard.messaging;
 
+import dev.vmexportguard.audit.RequestSource;
 import dev.vmexportguard.config.GuardConfig;
-import dev.vmexportguard.decision.RequestValidator;
 import dev.vmexportguard.decision.ReasonCode;
+import dev.vmexportguard.decision.ResultEvent;
 import dev.vmexportguard.decision.Violation;
 import dev.vmexportguard.service.ExportRequestHandler;
-import dev.vmexportguard.service.ExportRequestHandler.Partial;
-import dev.vmexportguard.service.RequestSource;
 import io.smallrye.common.annotation.Blocking;
 import jakarta.enterprise.context.ApplicationScoped;
-import java.util.Map;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.eclipse.microprofile.reactive.messaging.Incoming;
 import org.jboss.logging.Logger;
@@ -22,7 +20,6 @@ import org.jboss.logging.Logger;
 @ApplicationScoped
 public class ExportRequestConsumer {
     private static final Logger LOG = Logger.getLogger(ExportRequestConsumer.class);
-    private static final int MAX_ECHOED = 512;
 
     private final ExportRequestHandler handler;
     private final DeadLetterPublisher deadLetters;
@@ -40,11 +37,12 @@ public class ExportRequestConsumer {
         RequestSource source = new RequestSource(record.topic(), record.partition(), record.offset());
         RequestEnvelope.Read read = RequestEnvelope.read(record.value(), record.headers(), maxBytes);
         String payload = RequestEnvelope.payloadText(record.value());
-        Partial partial = partial(read.json(), source);
+        // a record without a usable requestId is answered under its Kafka coordinates
+        ResultEvent.Subject echo = read.echo().withRequestIdOr(source.fallbackRequestId());
         try {
             if (read.request() == null) {
-                handler.handleInvalid(source, partial, read.violations(), payload);
-                deadLetters.publish(record, partial.requestId(), ReasonCode.INVALID_REQUEST.name(),
+                handler.handleInvalid(source, echo, read.violations(), payload);
+                deadLetters.publish(record, echo.requestId(), ReasonCode.INVALID_REQUEST.name(),
                         String.join("; ", read.violations().stream().map(Violation::toString).toList()));
                 return;
             }
@@ -53,22 +51,8 @@ public class ExportRequestConsumer {
             LOG.errorf(e, "request at %s could not be handled", source.coordinates());
             String detail = e.getClass().getSimpleName() + (e.getMessage() == null ? "" : ": " + e.getMessage());
             // an exception here is left to the channel's failure strategy, which dead-letters the record too
-            handler.handleInternalError(source, partial, detail);
-            deadLetters.publish(record, partial.requestId(), ReasonCode.INTERNAL_ERROR.name(), detail);
+            handler.handleInternalError(source, echo, detail);
+            deadLetters.publish(record, echo.requestId(), ReasonCode.INTERNAL_ERROR.name(), detail);
         }
-    }
-
-    /** The fields of a request that can be echoed even when it is not valid; the requestId falls back to the record. */
-    static Partial partial(Object json, RequestSource source) {
-        Map<?, ?> map = json instanceof Map<?, ?> m ? m : Map.of();
-        Object requestId = map.get("requestId");
-        return new Partial(
-                RequestValidator.isUsableRequestId(requestId) ? (String) requestId : source.fallbackRequestId(),
-                text(map.get("requestedBy")), text(map.get("namespace")), text(map.get("vmName")),
-                text(map.get("volumeName")), text(map.get("replyTo")));
-    }
-
-    private static String text(Object value) {
-        return value instanceof String s && !s.isEmpty() && s.length() <= MAX_ECHOED ? s : null;
     }
 }

@@ -7,6 +7,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.json.JsonMapper;
 import dev.vmexportguard.decision.ExportRequest;
 import dev.vmexportguard.decision.RequestValidator;
+import dev.vmexportguard.decision.ResultEvent;
 import dev.vmexportguard.decision.Violation;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -39,10 +40,19 @@ final class RequestEnvelope {
         }
     }
 
-    /** A record read as a request: the JSON found in it (if any), and the request or every violation. */
-    record Read(Object json, RequestValidator.Result validation, List<Violation> violations) {
+    /**
+     * A record read as a request, in one parse: the request or every violation, and what an answer can echo of it
+     * (nothing when it was not a readable JSON object).
+     */
+    record Read(RequestValidator.Result validation, List<Violation> violations) {
+        private static final ResultEvent.Subject NOTHING = new ResultEvent.Subject(null, null, null, null, null, null);
+
         ExportRequest request() {
             return validation == null ? null : validation.request();
+        }
+
+        ResultEvent.Subject echo() {
+            return validation == null ? NOTHING : validation.echo();
         }
     }
 
@@ -53,10 +63,10 @@ final class RequestEnvelope {
     static Read read(byte[] value, Headers headers, int maxBytes) {
         Unwrapped unwrapped = unwrap(value, headers, maxBytes);
         if (!unwrapped.readable()) {
-            return new Read(unwrapped.json(), null, unwrapped.violations());
+            return new Read(null, unwrapped.violations());
         }
         RequestValidator.Result validation = RequestValidator.validate(unwrapped.json());
-        return new Read(unwrapped.json(), validation, validation.violations());
+        return new Read(validation, validation.violations());
     }
 
     static Unwrapped unwrap(byte[] value, Headers headers, int maxBytes) {

@@ -1,7 +1,10 @@
 package dev.vmexportguard.messaging;
 
 import dev.vmexportguard.config.GuardConfig;
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.vmexportguard.decision.ResultEvent;
+import dev.vmexportguard.outbox.ResultChannel;
 import io.smallrye.reactive.messaging.MutinyEmitter;
 import io.smallrye.reactive.messaging.kafka.api.OutgoingKafkaRecordMetadata;
 import jakarta.enterprise.context.ApplicationScoped;
@@ -16,18 +19,27 @@ import org.eclipse.microprofile.reactive.messaging.Message;
  * the broker has them.
  */
 @ApplicationScoped
-public class ResultPublisher {
+public class ResultPublisher implements ResultChannel {
 
     private final MutinyEmitter<String> results;
     private final GuardConfig.Events config;
+    private final ObjectMapper json;
 
-    public ResultPublisher(@Channel("export-results") MutinyEmitter<String> results, GuardConfig config) {
+    public ResultPublisher(@Channel("export-results") MutinyEmitter<String> results, GuardConfig config,
+                           ObjectMapper json) {
         this.results = results;
         this.config = config.events();
+        this.json = json;
     }
 
-    /** Publishes {@code value}, the JSON of {@code event}, and waits for the broker's acknowledgement. */
-    public void publish(ResultEvent event, String value) {
+    @Override
+    public String publish(ResultEvent event) {
+        String value;
+        try {
+            value = json.writeValueAsString(event);
+        } catch (JsonProcessingException e) {
+            throw new IllegalStateException("result event not serializable", e);
+        }
         RecordHeaders headers = new RecordHeaders();
         header(headers, "ce_specversion", "1.0");
         header(headers, "ce_id", event.eventId());
@@ -41,6 +53,7 @@ public class ResultPublisher {
                 .withHeaders(headers)
                 .build();
         results.sendMessageAndAwait(Message.of(value).addMetadata(metadata));
+        return value;
     }
 
     /** {@code namespace/vmName}; {@code namespace/volumeName} when no VM is known. */

@@ -1,9 +1,8 @@
 package dev.vmexportguard.service;
 
-import com.fasterxml.jackson.core.JsonProcessingException;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.vmexportguard.audit.AuditEntry;
 import dev.vmexportguard.audit.AuditLog;
+import dev.vmexportguard.audit.RequestSource;
 import dev.vmexportguard.cluster.AccessReview;
 import dev.vmexportguard.cluster.ClusterAccessException;
 import dev.vmexportguard.cluster.ClusterReader;
@@ -19,7 +18,7 @@ import dev.vmexportguard.decision.Violation;
 import dev.vmexportguard.export.ExportJob;
 import dev.vmexportguard.export.ExportJobs;
 import dev.vmexportguard.export.ExportLifecycle;
-import dev.vmexportguard.messaging.EventOutbox;
+import dev.vmexportguard.outbox.EventOutbox;
 import io.quarkus.narayana.jta.QuarkusTransaction;
 import jakarta.enterprise.context.ApplicationScoped;
 import java.time.Clock;
@@ -42,12 +41,10 @@ public class ExportRequestHandler {
     private final ExportLifecycle lifecycle;
     private final EventOutbox outbox;
     private final AuditLog audit;
-    private final ObjectMapper json;
     private final Clock clock;
 
     public ExportRequestHandler(ClusterReader cluster, AccessReview access, GuardConfig config, ExportJobs jobs,
-                                ExportLifecycle lifecycle, EventOutbox outbox, AuditLog audit, ObjectMapper json,
-                                Clock clock) {
+                                ExportLifecycle lifecycle, EventOutbox outbox, AuditLog audit, Clock clock) {
         this.cluster = cluster;
         this.access = access;
         this.authorization = config.authorization().mode();
@@ -55,31 +52,27 @@ public class ExportRequestHandler {
         this.lifecycle = lifecycle;
         this.outbox = outbox;
         this.audit = audit;
-        this.json = json;
         this.clock = clock;
     }
 
-    /** What could be read of a request that is not valid, so that its answer still reaches the asker. */
-    public record Partial(String requestId, String requestedBy, String namespace, String vmName, String volumeName,
-                          String replyTo) {
-    }
-
-    public void handleInvalid(RequestSource source, Partial partial, List<Violation> violations, String payload) {
+    /** Answers a request that is not valid; {@code echo} is what could be read of it. */
+    public void handleInvalid(RequestSource source, ResultEvent.Subject echo, List<Violation> violations,
+                              String payload) {
         QuarkusTransaction.requiringNew().run(() -> {
-            audit.append(received(source, partial, payload));
-            refuse(partial, ReasonCode.INVALID_REQUEST, Messages.invalidRequest(violations), source);
+            audit.append(received(source, echo, payload));
+            refuse(echo, ReasonCode.INVALID_REQUEST, Messages.invalidRequest(violations), source);
         });
     }
 
     /** Answers a request that could not be handled at all; nothing was exported. */
-    public void handleInternalError(RequestSource source, Partial partial, String detail) {
+    public void handleInternalError(RequestSource source, ResultEvent.Subject echo, String detail) {
         QuarkusTransaction.requiringNew().run(() ->
-                refuse(partial, ReasonCode.INTERNAL_ERROR, Messages.internalError(detail), source));
+                refuse(echo, ReasonCode.INTERNAL_ERROR, Messages.internalError(detail), source));
     }
 
     public void handle(RequestSource source, ExportRequest request, String payload) {
-        Partial partial = partialOf(request);
-        audit.append(received(source, partial, payload));
+        ResultEvent.Subject subject = ResultEvent.Subject.of(request);
+        audit.append(received(source, subject, payload));
 
         Optional<ExportJob> known = jobs.find(request.requestId());
         if (known.isPresent()) {
@@ -93,12 +86,12 @@ public class ExportRequestHandler {
             denied = authorization == GuardConfig.Authorization.Mode.NONE ? Optional.empty()
                     : access.firstDenied(request.requestedBy(), request.requestedByGroups(), permissions(request, decision));
         } catch (ClusterAccessException e) {
-            inTransaction(() -> refuse(partial, e.reasonCode(), e.refusalMessage(), source));
+            inTransaction(() -> refuse(subject, e.reasonCode(), e.refusalMessage(), source));
             return;
         }
         if (denied.isPresent()) {
             // no evidence: the requester may not even see the volume
-            inTransaction(() -> refuse(partial, ReasonCode.FORBIDDEN,
+            inTransaction(() -> refuse(subject, ReasonCode.FORBIDDEN,
                     Messages.forbidden(request.requestedBy(), denied.get().toString()), source));
             return;
         }
@@ -174,65 +167,42 @@ public class ExportRequestHandler {
                 && (request.volumeName() == null || request.volumeName().equals(job.volumeName))
                 && (request.vmName() == null || request.vmName().equals(job.vmName));
         if (!sameExport) {
-            inTransaction(() -> refuse(partialOf(request), ReasonCode.REQUEST_ID_CONFLICT,
+            inTransaction(() -> refuse(ResultEvent.Subject.of(request), ReasonCode.REQUEST_ID_CONFLICT,
                     Messages.requestIdConflict(request.requestId(), "volume " + job.namespace + "/" + job.volumeName),
                     source));
             return;
         }
         // before its first event is out, the outbox will publish it anyway
         audit.latestEvent(request.requestId()).ifPresent(latest -> inTransaction(() ->
-                outbox.addPublished(latest.event, latest.eventId, latest.requestId, source)));
+                outbox.republish(latest.event, source)));
     }
 
-    private void refuse(Partial partial, ReasonCode reason, String message, RequestSource source) {
-        outbox.add(ResultEvent.refused(partial.requestId(), reason, message, partial.namespace(),
-                partial.vmName(), partial.volumeName(), partial.requestedBy(), partial.replyTo(), null,
-                source.coordinates(), clock.instant()), source);
+    private void refuse(ResultEvent.Subject subject, ReasonCode reason, String message, RequestSource source) {
+        outbox.add(ResultEvent.refusal(reason, message, source.coordinates()).build(subject, clock.instant()), source);
     }
 
     private ExportJob job(ExportRequest request, Decision.Approved approved, RequestSource source) {
-        ExportJob job = new ExportJob();
-        job.requestId = request.requestId();
-        job.namespace = request.namespace();
-        job.volumeName = approved.volumeName();
-        job.vmName = approved.vmName();
-        job.requestedBy = request.requestedBy();
-        job.replyTo = request.replyTo();
         // the display name is fixed now: a queued export checked again later keeps it
-        ExportRequest fixed = request.resolved(approved.volumeName(), approved.plan().displayName());
-        try {
-            job.request = json.writeValueAsString(fixed);
-        } catch (JsonProcessingException e) {
-            throw new IllegalStateException("request not serializable", e);
-        }
-        job.imageDisplayName = approved.plan().displayName();
-        job.state = ExportJob.State.PENDING;
-        job.source = source;
-        job.acceptedAt = clock.instant();
-        return job;
+        return ExportJob.accepted(request.resolved(approved.volumeName(), approved.plan().displayName()),
+                approved.vmName(), source, clock.instant());
     }
 
     private static void inTransaction(Runnable work) {
         QuarkusTransaction.requiringNew().run(work);
     }
 
-    private AuditEntry received(RequestSource source, Partial partial, String payload) {
+    private AuditEntry received(RequestSource source, ResultEvent.Subject subject, String payload) {
         AuditEntry entry = new AuditEntry();
-        entry.requestId = partial.requestId();
+        entry.requestId = subject.requestId();
         entry.entryType = AuditEntry.RECEIVED;
-        entry.requestedBy = partial.requestedBy();
-        entry.namespace = partial.namespace();
-        entry.vmName = partial.vmName();
-        entry.volumeName = partial.volumeName();
-        entry.replyTo = partial.replyTo();
+        entry.requestedBy = subject.requestedBy();
+        entry.namespace = subject.namespace();
+        entry.vmName = subject.vmName();
+        entry.volumeName = subject.volumeName();
+        entry.replyTo = subject.replyTo();
         entry.payload = payload;
         entry.source = source;
         entry.occurredAt = clock.instant();
         return entry;
-    }
-
-    private static Partial partialOf(ExportRequest request) {
-        return new Partial(request.requestId(), request.requestedBy(), request.namespace(), request.vmName(),
-                request.volumeName(), request.replyTo());
     }
 }

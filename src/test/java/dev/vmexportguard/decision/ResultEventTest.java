@@ -96,12 +96,13 @@ class ResultEventTest {
 
     @Test
     void refusalWithoutRequestIdIsIdentifiedByTheSourceRecord() {
-        ResultEvent a = ResultEvent.refused(null, ReasonCode.INVALID_REQUEST, "Refused: not valid", null, null, null,
-                null, null, null, "requests-0@1", T1);
-        ResultEvent b = ResultEvent.refused(null, ReasonCode.INVALID_REQUEST, "Refused: not valid", null, null, null,
-                null, null, null, "requests-0@1", T2);
-        ResultEvent c = ResultEvent.refused(null, ReasonCode.INVALID_REQUEST, "Refused: not valid", null, null, null,
-                null, null, null, "requests-0@2", T1);
+        ResultEvent.Subject unknown = new ResultEvent.Subject(null, null, null, null, null, null);
+        ResultEvent a = ResultEvent.refusal(ReasonCode.INVALID_REQUEST, "Refused: not valid", "requests-0@1")
+                .build(unknown, T1);
+        ResultEvent b = ResultEvent.refusal(ReasonCode.INVALID_REQUEST, "Refused: not valid", "requests-0@1")
+                .build(unknown, T2);
+        ResultEvent c = ResultEvent.refusal(ReasonCode.INVALID_REQUEST, "Refused: not valid", "requests-0@2")
+                .build(unknown, T1);
 
         assertThat(a.eventId()).isEqualTo(b.eventId()).isNotEqualTo(c.eventId());
         assertThat(a.type()).isEqualTo(EventType.REJECTED);
@@ -110,10 +111,35 @@ class ResultEventTest {
 
     @Test
     void refusedMatchesRejectedForTheSameRecord() {
-        ResultEvent refused = ResultEvent.refused("req-1", ReasonCode.CLUSTER_UNAVAILABLE, "Refused", "team-a", "vm1",
-                null, "alice", null, null, "requests-0@17", T1);
+        ResultEvent refused = ResultEvent.refusal(ReasonCode.CLUSTER_UNAVAILABLE, "Refused", "requests-0@17")
+                .build(new ResultEvent.Subject("req-1", "team-a", "vm1", null, "alice", null), T1);
 
         assertThat(refused.eventId())
                 .isEqualTo(ResultEvent.rejected(request("req-1"), rejection(), "requests-0@17", T2).eventId());
+    }
+
+    @Test
+    void builderCarriesEveryPartAndTheSubject() {
+        ResultEvent.ImageRef image = ResultEvent.ImageRef.of("team-a", "vmexport-1", "vm1-root");
+        ResultEvent e = ResultEvent.of(EventType.QUEUED, "queued").message("Queued").observed(EVIDENCE).image(image)
+                .queuePosition(3).build(ResultEvent.Subject.of(request("req-1")), T1);
+
+        assertThat(e.eventId()).isEqualTo(ResultEvent.eventId("req-1", EventType.QUEUED, "queued"));
+        assertThat(List.of(e.requestId(), e.namespace(), e.vmName(), e.volumeName(), e.requestedBy(), e.replyTo()))
+                .containsExactly("req-1", "team-a", "vm1", "vm1-disk-0", "alice", "chat:#ops");
+        assertThat(e.reason()).isNull();
+        assertThat(e.message()).isEqualTo("Queued");
+        assertThat(e.observed()).isSameAs(EVIDENCE);
+        assertThat(e.image()).isEqualTo(image);
+        assertThat(e.queuePosition()).isEqualTo(3);
+        assertThat(e.occurredAt()).isEqualTo(T1);
+    }
+
+    @Test
+    void subjectFallsBackToTheRecordsRequestIdOnlyWhenItHasNone() {
+        ResultEvent.Subject none = new ResultEvent.Subject(null, "team-a", null, null, "alice", null);
+
+        assertThat(none.withRequestIdOr("kafka:t:0:1").requestId()).isEqualTo("kafka:t:0:1");
+        assertThat(ResultEvent.Subject.of(request("req-1")).withRequestIdOr("kafka:t:0:1").requestId()).isEqualTo("req-1");
     }
 }

@@ -289,8 +289,9 @@ class LifecycleTest {
         job.namespace = ns;
         job.volumeName = volume;
         job.requestedBy = "replica-test";
-        job.request = "{\"requestId\":\"" + requestId + "\",\"namespace\":\"" + ns + "\",\"volumeName\":\""
-                + volume + "\",\"requestedBy\":\"replica-test\",\"onRunning\":\"REJECT\"}";
+        job.request = new dev.vmexportguard.decision.ExportRequest(requestId, ns, null, volume, "replica-test", null,
+                null, dev.vmexportguard.decision.ExportRequest.OnRunning.REJECT, false, null, null, null, false, null,
+                List.of());
         job.state = ExportJob.State.PENDING;
         job.acceptedAt = java.time.Instant.now();
         return job;

@@ -1,6 +1,7 @@
-package dev.vmexportguard.messaging;
+package dev.vmexportguard.outbox;
 
-import dev.vmexportguard.service.RequestSource;
+import dev.vmexportguard.audit.RequestSource;
+import dev.vmexportguard.decision.ResultEvent;
 import jakarta.persistence.Column;
 import jakarta.persistence.Embedded;
 import jakarta.persistence.Entity;
@@ -8,6 +9,8 @@ import jakarta.persistence.GeneratedValue;
 import jakarta.persistence.GenerationType;
 import jakarta.persistence.Id;
 import jakarta.persistence.Table;
+import org.hibernate.annotations.JdbcTypeCode;
+import org.hibernate.type.SqlTypes;
 
 /** An event decided but not yet on the result topic. */
 @Entity
@@ -23,8 +26,9 @@ public class OutboxEvent {
     @Column(name = "request_id")
     public String requestId;
 
-    /** The result event, JSON. */
-    public String event;
+    @JdbcTypeCode(SqlTypes.JSON)
+    @Column(columnDefinition = "jsonb")
+    public ResultEvent event;
 
     /** The Kafka record of the request. */
     @Embedded

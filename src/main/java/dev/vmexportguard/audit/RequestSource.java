@@ -1,4 +1,4 @@
-package dev.vmexportguard.service;
+package dev.vmexportguard.audit;
 
 import jakarta.persistence.Column;
 import jakarta.persistence.Embeddable;
