@@ -1,4 +1,4 @@
-package dev.vmexportguard.it;
+package dev.vmexportguard.api;
 
 import static dev.vmexportguard.support.Requests.newRequestId;
 import static io.restassured.RestAssured.given;

@@ -1,4 +1,4 @@
-package dev.vmexportguard.it;
+package dev.vmexportguard.export;
 
 import static dev.vmexportguard.support.Requests.newRequestId;
 import static dev.vmexportguard.support.Requests.request;
@@ -8,8 +8,6 @@ import static org.hamcrest.Matchers.contains;
 import static org.hamcrest.Matchers.equalTo;
 
 import dev.vmexportguard.cluster.KubernetesResources;
-import dev.vmexportguard.export.ExportJob;
-import dev.vmexportguard.export.ExportJobs;
 import dev.vmexportguard.support.AuditApi;
 import dev.vmexportguard.support.GuardTopics;
 import dev.vmexportguard.support.GuardTopics.Event;

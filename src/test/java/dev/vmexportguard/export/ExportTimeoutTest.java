@@ -1,4 +1,4 @@
-package dev.vmexportguard.it;
+package dev.vmexportguard.export;
 
 import static dev.vmexportguard.support.Requests.newRequestId;
 import static dev.vmexportguard.support.Requests.request;
