@@ -1,4 +1,4 @@
-package dev.vmexportguard.it;
+package dev.vmexportguard.service;
 
 import static dev.vmexportguard.support.Requests.newRequestId;
 import static dev.vmexportguard.support.Requests.request;
@@ -8,56 +8,27 @@ import static org.hamcrest.Matchers.equalTo;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.vmexportguard.support.AuditApi;
+import dev.vmexportguard.support.GuardIntegrationTest;
 import dev.vmexportguard.support.GuardTopics;
 import dev.vmexportguard.support.GuardTopics.Event;
-import dev.vmexportguard.support.HarvesterApiSetup;
-import dev.vmexportguard.support.HarvesterCluster;
 import io.fabric8.kubernetes.api.model.GenericKubernetesResource;
 import io.quarkus.test.junit.QuarkusTest;
-import io.quarkus.test.kubernetes.client.KubernetesServer;
-import io.quarkus.test.kubernetes.client.KubernetesTestServer;
-import io.quarkus.test.kubernetes.client.WithKubernetesTestServer;
 import java.nio.charset.StandardCharsets;
 import java.util.List;
 import java.util.Map;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
 /** Requests on the real broker, cluster state in the test API server: what the requester and the operator see. */
 @QuarkusTest
-@WithKubernetesTestServer(crud = true, setup = HarvesterApiSetup.class)
-class DecisionPathTest {
-    static final String DISK = "vm1-disk-0-rlnlk";
-
-    @KubernetesTestServer
-    KubernetesServer server;
-
-    HarvesterCluster cluster;
-    GuardTopics topics;
-    String ns;
-
-    @BeforeEach
-    void setUp() {
-        cluster = new HarvesterCluster(server.getClient());
-        topics = GuardTopics.get();
-        ns = HarvesterCluster.freshNamespace();
-    }
-
-    Event ask(String vmName, String volumeName) {
-        String id = newRequestId();
-        topics.send(id, request(id, ns, vmName, volumeName));
-        return topics.awaitResult(id);
-    }
+class DecisionPathTest extends GuardIntegrationTest {
 
     @Test
     void stoppedVmStartsTheExportAndIsAudited() {
-        cluster.volume(ns, DISK);
-        cluster.vm(ns, "vm1", "Stopped", DISK);
-        String id = newRequestId();
+        stoppedVm("vm1", DISK);
 
-        topics.send(id, request(id, ns, "vm1", null));
+        String id = send("vm1", null);
 
         Event started = topics.awaitResult(id);
         assertThat(started.type()).isEqualTo("STARTED");
@@ -107,8 +78,7 @@ class DecisionPathTest {
 
     @Test
     void requestedDisplayNameAndStorageClassAreUsed() {
-        cluster.volume(ns, DISK);
-        cluster.vm(ns, "vm1", "Stopped", DISK);
+        stoppedVm("vm1", DISK);
         String id = newRequestId();
 
         topics.send(id, "{\"requestId\":\"" + id + "\",\"namespace\":\"" + ns + "\",\"volumeName\":\"" + DISK
@@ -123,8 +93,7 @@ class DecisionPathTest {
 
     @Test
     void runningVmIsRefusedAndNothingIsExported() {
-        cluster.volume(ns, DISK);
-        cluster.vm(ns, "vm1", "Running", DISK);
+        vmWithDisk("vm1", "Running", DISK);
         cluster.vmi(ns, "vm1", "Running", DISK);
         cluster.launcherPod(ns, "vm1", "Running", DISK);
 
@@ -144,8 +113,7 @@ class DecisionPathTest {
         "CrashLoopBackOff", "Migrating", "Unknown", "ErrorUnschedulable", "ErrImagePull", "ImagePullBackOff",
         "ErrorPvcNotFound", "DataVolumeError", "WaitingForVolumeBinding", "WaitingForReceiver"})
     void everyStateButStoppedIsRefused(String printableStatus) {
-        cluster.volume(ns, DISK);
-        cluster.vm(ns, "vm1", printableStatus, DISK);
+        vmWithDisk("vm1", printableStatus, DISK);
 
         Event rejected = ask("vm1", null);
 
@@ -156,8 +124,7 @@ class DecisionPathTest {
 
     @Test
     void vmWithoutStatusIsRefused() {
-        cluster.volume(ns, DISK);
-        cluster.vm(ns, "vm1", null, DISK);
+        vmWithDisk("vm1", null, DISK);
 
         assertThat(ask("vm1", null).reason()).isEqualTo("VM_RUNNING");
         assertThat(cluster.allImages(ns)).isEmpty();
@@ -165,8 +132,7 @@ class DecisionPathTest {
 
     @Test
     void stoppedVmWithLiveVmiIsRefused() {
-        cluster.volume(ns, DISK);
-        cluster.vm(ns, "vm1", "Stopped", DISK);
+        stoppedVm("vm1", DISK);
         cluster.vmi(ns, "vm1", "Scheduled", DISK);
 
         Event rejected = ask("vm1", null);
@@ -178,8 +144,7 @@ class DecisionPathTest {
 
     @Test
     void stoppedVmWithFinalVmiIsExported() {
-        cluster.volume(ns, DISK);
-        cluster.vm(ns, "vm1", "Stopped", DISK);
+        stoppedVm("vm1", DISK);
         cluster.vmi(ns, "vm1", "Succeeded", DISK);
         cluster.launcherPod(ns, "vm1", "Succeeded", DISK);
 
@@ -192,8 +157,7 @@ class DecisionPathTest {
 
     @Test
     void stoppedVmWhoseLauncherPodStillRunsIsRefused() {
-        cluster.volume(ns, DISK);
-        cluster.vm(ns, "vm1", "Stopped", DISK);
+        stoppedVm("vm1", DISK);
         cluster.launcherPod(ns, "vm1", "Running", DISK);
 
         Event rejected = ask("vm1", null);
@@ -275,13 +239,10 @@ class DecisionPathTest {
 
     @Test
     void displayNameAlreadyUsedByAnotherImageIsRefused() {
-        cluster.volume(ns, DISK);
-        cluster.vm(ns, "vm1", "Stopped", DISK);
+        stoppedVm("vm1", DISK);
         cluster.foreignImage(ns, "image-abcde", "golden-ubuntu");
-        String id = newRequestId();
 
-        topics.send(id, "{\"requestId\":\"" + id + "\",\"namespace\":\"" + ns + "\",\"vmName\":\"vm1\","
-                + "\"requestedBy\":\"bob\",\"imageDisplayName\":\"golden-ubuntu\"}");
+        String id = sendAs("bob", "vm1", ",\"imageDisplayName\":\"golden-ubuntu\"");
 
         Event rejected = topics.awaitResult(id);
         assertThat(rejected.reason()).isEqualTo("IMAGE_NAME_TAKEN");
@@ -291,11 +252,9 @@ class DecisionPathTest {
 
     @Test
     void sameRequestTwiceMakesOneImageAndTheSameStartedEvent() {
-        cluster.volume(ns, DISK);
-        cluster.vm(ns, "vm1", "Stopped", DISK);
-        String id = newRequestId();
+        stoppedVm("vm1", DISK);
 
-        topics.send(id, request(id, ns, "vm1", null));
+        String id = send("vm1", null);
         topics.awaitResult(id);
         topics.send(id, request(id, ns, "vm1", null));
 
@@ -312,8 +271,7 @@ class DecisionPathTest {
         cluster.volume(ns, "vm2-disk-0-zzzzz");
         cluster.vm(ns, "vm1", "Stopped", DISK);
         cluster.vm(ns, "vm2", "Stopped", "vm2-disk-0-zzzzz");
-        String id = newRequestId();
-        topics.send(id, request(id, ns, "vm1", null));
+        String id = send("vm1", null);
         topics.awaitResult(id);
 
         topics.send(id, request(id, ns, "vm2", null));
@@ -325,8 +283,7 @@ class DecisionPathTest {
 
     @Test
     void cloudEventInBinaryModeIsServed() {
-        cluster.volume(ns, DISK);
-        cluster.vm(ns, "vm1", "Stopped", DISK);
+        stoppedVm("vm1", DISK);
         String id = newRequestId();
 
         topics.send(id, request(id, ns, "vm1", null).getBytes(StandardCharsets.UTF_8), Map.of(
@@ -338,8 +295,7 @@ class DecisionPathTest {
 
     @Test
     void cloudEventInStructuredModeIsServed() {
-        cluster.volume(ns, DISK);
-        cluster.vm(ns, "vm1", "Running", DISK);
+        vmWithDisk("vm1", "Running", DISK);
         String id = newRequestId();
         String envelope = "{\"specversion\":\"1.0\",\"id\":\"evt-2\",\"source\":\"/chatops/slack\","
                 + "\"type\":\"com.example.vm.export.requested\",\"datacontenttype\":\"application/json\","

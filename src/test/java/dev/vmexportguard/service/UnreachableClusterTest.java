@@ -1,4 +1,4 @@
-package dev.vmexportguard.it;
+package dev.vmexportguard.service;
 
 import static dev.vmexportguard.support.Requests.newRequestId;
 import static dev.vmexportguard.support.Requests.request;

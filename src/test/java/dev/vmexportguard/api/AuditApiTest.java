@@ -1,6 +1,5 @@
-package dev.vmexportguard.it;
+package dev.vmexportguard.api;
 
-import static dev.vmexportguard.support.Requests.newRequestId;
 import static io.restassured.RestAssured.given;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
@@ -11,14 +10,10 @@ import static org.hamcrest.Matchers.hasSize;
 import static org.hamcrest.Matchers.nullValue;
 
 import dev.vmexportguard.support.AuditApi;
+import dev.vmexportguard.support.GuardIntegrationTest;
 import dev.vmexportguard.support.GuardTopics;
-import dev.vmexportguard.support.HarvesterApiSetup;
-import dev.vmexportguard.support.HarvesterCluster;
 import io.agroal.api.AgroalDataSource;
 import io.quarkus.test.junit.QuarkusTest;
-import io.quarkus.test.kubernetes.client.KubernetesServer;
-import io.quarkus.test.kubernetes.client.KubernetesTestServer;
-import io.quarkus.test.kubernetes.client.WithKubernetesTestServer;
 import io.restassured.path.json.JsonPath;
 import jakarta.inject.Inject;
 import java.sql.Connection;
@@ -32,37 +27,25 @@ import org.junit.jupiter.api.Test;
 
 /** The audit as an auditor reads it over REST: filters, paging, and rows that cannot be changed. */
 @QuarkusTest
-@WithKubernetesTestServer(crud = true, setup = HarvesterApiSetup.class)
-class AuditApiTest {
-
-    @KubernetesTestServer
-    KubernetesServer server;
+class AuditApiTest extends GuardIntegrationTest {
 
     @Inject
     AgroalDataSource dataSource;
 
-    GuardTopics topics;
-    String ns;
     String requester;
     Instant before;
 
     @BeforeEach
-    void setUp() {
-        topics = GuardTopics.get();
-        ns = HarvesterCluster.freshNamespace();
+    void stoppedVm1AndRunningVm2() {
         requester = "auditor-" + ns;
         before = Instant.now();
-        HarvesterCluster cluster = new HarvesterCluster(server.getClient());
-        cluster.volume(ns, "vm1-disk-0-aaaaa");
-        cluster.vm(ns, "vm1", "Stopped", "vm1-disk-0-aaaaa");
-        cluster.volume(ns, "vm2-disk-0-bbbbb");
-        cluster.vm(ns, "vm2", "Running", "vm2-disk-0-bbbbb");
+        stoppedVm("vm1", "vm1-disk-0-aaaaa");
+        vmWithDisk("vm2", "Running", "vm2-disk-0-bbbbb");
     }
 
-    String send(String vm) {
-        String id = newRequestId();
-        topics.send(id, "{\"requestId\":\"" + id + "\",\"namespace\":\"" + ns + "\",\"vmName\":\"" + vm
-                + "\",\"requestedBy\":\"" + requester + "\"}");
+    /** Sends a request by the requester for the VM, once it is answered and audited; returns its id. */
+    String sendAudited(String vm) {
+        String id = sendAs(requester, vm, "");
         topics.awaitResult(id);
         AuditApi.export(id, 2);
         return id;
@@ -70,8 +53,8 @@ class AuditApiTest {
 
     @Test
     void filtersSelectRows() {
-        String started = send("vm1");
-        String rejected = send("vm2");
+        String started = sendAudited("vm1");
+        String rejected = sendAudited("vm2");
 
         given().queryParam("requestId", started).get("/api/audit").then().statusCode(200)
                 .body("items", hasSize(2))
@@ -99,7 +82,7 @@ class AuditApiTest {
     @Test
     void pagesAreNewestFirstAndDisjoint() {
         for (int i = 0; i < 3; i++) {
-            send(i % 2 == 0 ? "vm1" : "vm2");
+            sendAudited(i % 2 == 0 ? "vm1" : "vm2");
         }
         List<Integer> all = given().queryParam("requestedBy", requester).get("/api/audit")
                 .then().extract().jsonPath().getList("items.id", Integer.class);
@@ -141,14 +124,14 @@ class AuditApiTest {
 
     @Test
     void lastPageHasNoCursor() {
-        String id = send("vm1");
+        String id = sendAudited("vm1");
         given().queryParam("requestId", id).queryParam("limit", 5).get("/api/audit").then()
                 .body("items", hasSize(2)).body("nextCursor", nullValue());
     }
 
     @Test
     void auditRowsCannotBeChangedOrDeleted() throws SQLException {
-        String id = send("vm1");
+        String id = sendAudited("vm1");
         try (Connection c = dataSource.getConnection(); Statement s = c.createStatement()) {
             assertThatThrownBy(() -> s.executeUpdate("update audit_entry set message = 'edited' where request_id = '" + id + "'"))
                     .hasMessageContaining("append-only");

@@ -1,4 +1,4 @@
-package dev.vmexportguard.it;
+package dev.vmexportguard.api;
 
 import static dev.vmexportguard.support.Requests.newRequestId;
 import static dev.vmexportguard.support.Requests.request;
@@ -11,29 +11,18 @@ import static org.hamcrest.Matchers.hasItems;
 import static org.hamcrest.Matchers.hasSize;
 
 import dev.vmexportguard.support.AuditApi;
+import dev.vmexportguard.support.GuardIntegrationTest;
 import dev.vmexportguard.support.GuardTopics;
-import dev.vmexportguard.support.HarvesterApiSetup;
-import dev.vmexportguard.support.HarvesterCluster;
 import io.quarkus.test.junit.QuarkusTest;
-import io.quarkus.test.kubernetes.client.KubernetesServer;
-import io.quarkus.test.kubernetes.client.KubernetesTestServer;
-import io.quarkus.test.kubernetes.client.WithKubernetesTestServer;
 import org.junit.jupiter.api.Test;
 
 /** Requests over HTTP: the same rules, the same topic, the same decision path and audit. */
 @QuarkusTest
-@WithKubernetesTestServer(crud = true, setup = HarvesterApiSetup.class)
-class HttpIntakeTest {
-
-    @KubernetesTestServer
-    KubernetesServer server;
+class HttpIntakeTest extends GuardIntegrationTest {
 
     @Test
     void requestPostedOverHttpGoesThroughTheRequestTopic() {
-        String ns = HarvesterCluster.freshNamespace();
-        HarvesterCluster cluster = new HarvesterCluster(server.getClient());
-        cluster.volume(ns, "vm1-disk-0-abcde");
-        cluster.vm(ns, "vm1", "Stopped", "vm1-disk-0-abcde");
+        stoppedVm("vm1", "vm1-disk-0-abcde");
         String id = newRequestId();
 
         given().contentType("application/json").body(request(id, ns, "vm1", null))

@@ -1,48 +1,22 @@
-package dev.vmexportguard.it;
+package dev.vmexportguard.service;
 
-import static dev.vmexportguard.support.Requests.newRequestId;
-import static dev.vmexportguard.support.Requests.request;
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.vmexportguard.support.GuardTopics;
+import dev.vmexportguard.support.GuardIntegrationTest;
 import dev.vmexportguard.support.GuardTopics.Event;
-import dev.vmexportguard.support.HarvesterApiSetup;
-import dev.vmexportguard.support.HarvesterCluster;
 import io.fabric8.kubernetes.api.model.Status;
 import io.fabric8.kubernetes.api.model.StatusBuilder;
 import io.quarkus.test.junit.QuarkusTest;
-import io.quarkus.test.kubernetes.client.KubernetesServer;
-import io.quarkus.test.kubernetes.client.KubernetesTestServer;
-import io.quarkus.test.kubernetes.client.WithKubernetesTestServer;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 /** The API server failing in the ways real ones do: the guard retries, then refuses; it never exports blind. */
 @QuarkusTest
-@WithKubernetesTestServer(crud = true, setup = HarvesterApiSetup.class)
-class ClusterFailureTest {
-    static final String DISK = "vm1-disk-0-rlnlk";
-
-    @KubernetesTestServer
-    KubernetesServer server;
-
-    HarvesterCluster cluster;
-    GuardTopics topics;
-    String ns;
+class ClusterFailureTest extends GuardIntegrationTest {
 
     @BeforeEach
-    void setUp() {
-        cluster = new HarvesterCluster(server.getClient());
-        topics = GuardTopics.get();
-        ns = HarvesterCluster.freshNamespace();
-        cluster.volume(ns, DISK);
-        cluster.vm(ns, "vm1", "Stopped", DISK);
-    }
-
-    Event ask() {
-        String id = newRequestId();
-        topics.send(id, request(id, ns, "vm1", null));
-        return topics.awaitResult(id);
+    void createStoppedVm1() {
+        stoppedVm("vm1", DISK);
     }
 
     static Status status(int code, String reason, String message) {
@@ -58,7 +32,7 @@ class ClusterFailureTest {
         server.expect().get().withPath(path("/apis/kubevirt.io/v1", "virtualmachines"))
                 .andReturn(503, status(503, "ServiceUnavailable", "etcd leader changed")).times(2);
 
-        Event started = ask();
+        Event started = ask("vm1", null);
 
         assertThat(started.type()).isEqualTo("STARTED");
         assertThat(cluster.guardImages(ns)).hasSize(1);
@@ -69,7 +43,7 @@ class ClusterFailureTest {
         server.expect().get().withPath(path("/api/v1", "pods"))
                 .andReturn(500, status(500, "InternalError", "etcdserver: request timed out")).always();
 
-        Event rejected = ask();
+        Event rejected = ask("vm1", null);
 
         assertThat(rejected.type()).isEqualTo("REJECTED");
         assertThat(rejected.reason()).isEqualTo("CLUSTER_UNAVAILABLE");
@@ -82,7 +56,7 @@ class ClusterFailureTest {
         server.expect().get().withPath(path("/apis/kubevirt.io/v1", "virtualmachineinstances"))
                 .andReturn(403, status(403, "Forbidden", "virtualmachineinstances.kubevirt.io is forbidden")).always();
 
-        Event rejected = ask();
+        Event rejected = ask("vm1", null);
 
         assertThat(rejected.reason()).isEqualTo("GUARD_NOT_AUTHORIZED");
         assertThat(rejected.message()).contains("may not list virtualmachineinstances.kubevirt.io in namespace " + ns);
@@ -94,7 +68,7 @@ class ClusterFailureTest {
         server.expect().post().withPath(path("/apis/harvesterhci.io/v1beta1", "virtualmachineimages"))
                 .andReturn(403, status(403, "Forbidden", "cannot create")).always();
 
-        Event rejected = ask();
+        Event rejected = ask("vm1", null);
 
         assertThat(rejected.reason()).isEqualTo("GUARD_NOT_AUTHORIZED");
         assertThat(rejected.message()).contains("may not create virtualmachineimages.harvesterhci.io");
@@ -106,7 +80,7 @@ class ClusterFailureTest {
         server.expect().post().withPath(path("/apis/harvesterhci.io/v1beta1", "virtualmachineimages"))
                 .andReturn(400, status(400, "BadRequest", "storage class fast-ssd not found")).always();
 
-        Event rejected = ask();
+        Event rejected = ask("vm1", null);
 
         assertThat(rejected.reason()).isEqualTo("IMAGE_CREATE_FAILED");
         assertThat(rejected.message()).contains("storage class fast-ssd not found");
@@ -118,7 +92,7 @@ class ClusterFailureTest {
         server.expect().post().withPath(path("/apis/harvesterhci.io/v1beta1", "virtualmachineimages"))
                 .andReturn(409, status(409, "Conflict", "A resource with the same name exists: golden")).always();
 
-        Event rejected = ask();
+        Event rejected = ask("vm1", null);
 
         assertThat(rejected.reason()).isEqualTo("IMAGE_NAME_TAKEN");
         assertThat(rejected.message()).contains("A resource with the same name exists");
@@ -129,7 +103,7 @@ class ClusterFailureTest {
         server.expect().get().withPath(path("/apis/kubevirt.io/v1", "virtualmachines"))
                 .andReturn(404, status(404, "NotFound", "the server could not find the requested resource")).always();
 
-        Event rejected = ask();
+        Event rejected = ask("vm1", null);
 
         assertThat(rejected.reason()).isEqualTo("CLUSTER_UNAVAILABLE");
         assertThat(rejected.message()).contains("does not serve virtualmachines.kubevirt.io");

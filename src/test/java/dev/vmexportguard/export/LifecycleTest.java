@@ -1,4 +1,4 @@
-package dev.vmexportguard.it;
+package dev.vmexportguard.export;
 
 import static dev.vmexportguard.support.Requests.newRequestId;
 import static dev.vmexportguard.support.Requests.request;
@@ -7,35 +7,23 @@ import static org.awaitility.Awaitility.await;
 import static org.hamcrest.Matchers.contains;
 import static org.hamcrest.Matchers.equalTo;
 
-import dev.vmexportguard.cluster.KubernetesResources;
-import dev.vmexportguard.export.ExportJob;
-import dev.vmexportguard.export.ExportJobs;
 import dev.vmexportguard.support.AuditApi;
-import dev.vmexportguard.support.GuardTopics;
+import dev.vmexportguard.support.GuardIntegrationTest;
 import dev.vmexportguard.support.GuardTopics.Event;
-import dev.vmexportguard.support.HarvesterApiSetup;
-import dev.vmexportguard.support.HarvesterCluster;
-import dev.vmexportguard.support.HarvesterSimulator;
-import io.fabric8.kubernetes.api.model.GenericKubernetesResource;
 import io.quarkus.test.junit.QuarkusTest;
 import io.quarkus.test.junit.QuarkusTestProfile;
 import io.quarkus.test.junit.TestProfile;
-import io.quarkus.test.kubernetes.client.KubernetesServer;
-import io.quarkus.test.kubernetes.client.KubernetesTestServer;
-import io.quarkus.test.kubernetes.client.WithKubernetesTestServer;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 /** Exports followed to their end, with Harvester's image controller and KubeVirt played by the simulator. */
 @QuarkusTest
 @TestProfile(LifecycleTest.TwoSlots.class)
-@WithKubernetesTestServer(crud = true, setup = HarvesterApiSetup.class)
-class LifecycleTest {
+class LifecycleTest extends GuardIntegrationTest {
 
     public static class TwoSlots implements QuarkusTestProfile {
         @Override
@@ -44,27 +32,12 @@ class LifecycleTest {
         }
     }
 
-    @KubernetesTestServer
-    KubernetesServer server;
-
     @jakarta.inject.Inject
     ExportJobs jobs;
 
-    HarvesterCluster cluster;
-    HarvesterSimulator simulator;
-    GuardTopics topics;
-    String ns;
     final List<String> requests = new ArrayList<>();
 
     record Export(String requestId, String vm, String disk, String image) {
-    }
-
-    @BeforeEach
-    void setUp() {
-        cluster = new HarvesterCluster(server.getClient());
-        simulator = new HarvesterSimulator(server.getClient());
-        topics = GuardTopics.get();
-        ns = HarvesterCluster.freshNamespace();
     }
 
     /** Every export a test left running is completed, so that the next test has both slots. */
@@ -80,42 +53,20 @@ class LifecycleTest {
         await().atMost(Duration.ofSeconds(60)).until(() -> requests.stream().allMatch(id -> finalEvent(id) != null));
     }
 
-    String send(String vm, String disk) {
-        String id = newRequestId();
+    /** Every request sent is remembered, for {@link #endLeftovers}. */
+    @Override
+    protected String send(String vm, String disk) {
+        String id = super.send(vm, disk);
         requests.add(id);
-        topics.send(id, request(id, ns, vm, disk));
         return id;
     }
 
     Export started(String vm) {
         String disk = vm + "-disk-0-abcde";
-        cluster.volume(ns, disk);
-        cluster.vm(ns, vm, "Stopped", disk);
+        stoppedVm(vm, disk);
         String id = send(vm, null);
         Event started = awaitEvent(id, "STARTED");
         return new Export(id, vm, disk, started.body().path("image").path("name").asText());
-    }
-
-    Event awaitEvent(String id, String type) {
-        await().atMost(Duration.ofSeconds(60)).until(() -> topics.results(id).stream().anyMatch(e -> e.type().equals(type)));
-        return topics.results(id).stream().filter(e -> e.type().equals(type)).findFirst().orElseThrow();
-    }
-
-    Event finalEvent(String id) {
-        return topics.results(id).stream().filter(e -> List.of("REJECTED", "COMPLETED", "FAILED").contains(e.type()))
-                .findFirst().orElse(null);
-    }
-
-    Event awaitFinal(String id) {
-        await().atMost(Duration.ofSeconds(60)).until(() -> finalEvent(id) != null);
-        return finalEvent(id);
-    }
-
-    String lockOf(String vm) {
-        GenericKubernetesResource current = server.getClient().genericKubernetesResources(KubernetesResources.VIRTUAL_MACHINE)
-                .inNamespace(ns).withName(vm).get();
-        Map<String, String> annotations = current.getMetadata().getAnnotations();
-        return annotations == null ? null : annotations.get("vm-export-guard.dev/export-in-progress");
     }
 
     @Test
@@ -199,8 +150,7 @@ class LifecycleTest {
     @Test
     void vmStartedBetweenTheCheckAndTheCopyIsCaughtByTheSecondCheck() {
         String disk = "vm1-disk-0-abcde";
-        cluster.volume(ns, disk);
-        cluster.vm(ns, "vm1", "Stopped", disk);
+        stoppedVm("vm1", disk);
         cluster.vmi(ns, "vm1", "Scheduling", disk);
         // the first two reads of the VMIs (the request's check, and the check when the export gets its slot) do
         // not see the VMI yet: it appears between them and the image creation
@@ -233,8 +183,7 @@ class LifecycleTest {
     @Test
     void twoRequestsForOneVolumeAtOnceStartOneExport() {
         String disk = "vm1-disk-0-abcde";
-        cluster.volume(ns, disk);
-        cluster.vm(ns, "vm1", "Stopped", disk);
+        stoppedVm("vm1", disk);
 
         String a = send("vm1", null);
         String b = send(null, disk);
@@ -301,10 +250,8 @@ class LifecycleTest {
     void exportsBeyondTheLimitAreQueuedAndStartedWithFreshChecks() {
         Export a = started("vm-a");
         Export b = started("vm-b");
-        cluster.volume(ns, "vm-c-disk-0-abcde");
-        cluster.vm(ns, "vm-c", "Stopped", "vm-c-disk-0-abcde");
-        cluster.volume(ns, "vm-d-disk-0-abcde");
-        cluster.vm(ns, "vm-d", "Stopped", "vm-d-disk-0-abcde");
+        stoppedVm("vm-c", "vm-c-disk-0-abcde");
+        stoppedVm("vm-d", "vm-d-disk-0-abcde");
 
         String c = send("vm-c", null);
         Event queuedC = awaitEvent(c, "QUEUED");

@@ -1,6 +1,5 @@
-package dev.vmexportguard.it;
+package dev.vmexportguard.export;
 
-import static dev.vmexportguard.support.Requests.newRequestId;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 import static org.hamcrest.Matchers.equalTo;
@@ -8,20 +7,14 @@ import static org.hamcrest.Matchers.hasItems;
 
 import dev.vmexportguard.cluster.KubernetesResources;
 import dev.vmexportguard.support.AuditApi;
-import dev.vmexportguard.support.GuardTopics;
+import dev.vmexportguard.support.GuardIntegrationTest;
 import dev.vmexportguard.support.GuardTopics.Event;
-import dev.vmexportguard.support.HarvesterApiSetup;
-import dev.vmexportguard.support.HarvesterCluster;
-import dev.vmexportguard.support.HarvesterSimulator;
 import dev.vmexportguard.support.HarvesterSimulator.Power;
 import dev.vmexportguard.support.ScriptedAuthorizer;
 import io.fabric8.kubernetes.api.model.GenericKubernetesResource;
 import io.quarkus.test.junit.QuarkusTest;
 import io.quarkus.test.junit.QuarkusTestProfile;
 import io.quarkus.test.junit.TestProfile;
-import io.quarkus.test.kubernetes.client.KubernetesServer;
-import io.quarkus.test.kubernetes.client.KubernetesTestServer;
-import io.quarkus.test.kubernetes.client.WithKubernetesTestServer;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
@@ -33,9 +26,7 @@ import org.junit.jupiter.params.provider.CsvSource;
 /** One message from a chat user: stop the VM, back it up, export, start it again; and only if they may. */
 @QuarkusTest
 @TestProfile(GuidedPathTest.ShortWaits.class)
-@WithKubernetesTestServer(crud = true, setup = HarvesterApiSetup.class)
-class GuidedPathTest {
-    static final String DISK = "vm1-disk-0-rlnlk";
+class GuidedPathTest extends GuardIntegrationTest {
 
     public static class ShortWaits implements QuarkusTestProfile {
         @Override
@@ -44,37 +35,9 @@ class GuidedPathTest {
         }
     }
 
-    @KubernetesTestServer
-    KubernetesServer server;
-
-    HarvesterCluster cluster;
-    HarvesterSimulator simulator;
-    GuardTopics topics;
-    String ns;
-
     @BeforeEach
-    void setUp() {
-        cluster = new HarvesterCluster(server.getClient());
-        simulator = new HarvesterSimulator(server.getClient());
-        topics = GuardTopics.get();
-        ns = HarvesterCluster.freshNamespace();
+    void createDisk() {
         cluster.volume(ns, DISK);
-    }
-
-    String send(String user, String options) {
-        String id = newRequestId();
-        topics.send(id, "{\"requestId\":\"" + id + "\",\"namespace\":\"" + ns + "\",\"vmName\":\"vm1\","
-                + "\"requestedBy\":\"" + user + "\"" + options + "}");
-        return id;
-    }
-
-    List<String> types(String id) {
-        return topics.results(id).stream().map(Event::type).toList();
-    }
-
-    Event awaitEvent(String id, String type) {
-        await().atMost(Duration.ofSeconds(60)).until(() -> types(id).contains(type));
-        return topics.results(id).stream().filter(e -> e.type().equals(type)).findFirst().orElseThrow();
     }
 
     String imageOf(String id) {
@@ -96,7 +59,7 @@ class GuidedPathTest {
         simulator.runningVm(ns, "vm1", "RerunOnFailure", DISK);
         simulator.servePower(server, ns, "vm1", Duration.ofMillis(500), Power.WORKS);
 
-        String id = send("alice", ",\"onRunning\":\"STOP\",\"stopGracePeriodSeconds\":30,\"backupFirst\":true,"
+        String id = sendAs("alice", "vm1", ",\"onRunning\":\"STOP\",\"stopGracePeriodSeconds\":30,\"backupFirst\":true,"
                 + "\"restartAfter\":true");
 
         Event stopping = awaitEvent(id, "STOPPING_VM");
@@ -134,7 +97,7 @@ class GuidedPathTest {
         simulator.runningVm(ns, "vm1", "Always", DISK);
         simulator.servePower(server, ns, "vm1", Duration.ofMillis(300), Power.WORKS);
 
-        String id = send("alice", ",\"onRunning\":\"STOP\",\"restartAfter\":true");
+        String id = sendAs("alice", "vm1", ",\"onRunning\":\"STOP\",\"restartAfter\":true");
 
         String image = imageOf(id);
         assertThat((Map<String, Object>) vm().get("spec")).containsEntry("runStrategy", "Halted");
@@ -149,7 +112,7 @@ class GuidedPathTest {
         simulator.runningVm(ns, "vm1", "RerunOnFailure", DISK);
         simulator.servePower(server, ns, "vm1", Duration.ofMillis(100), Power.STOP_NEVER_COMPLETES);
 
-        String id = send("alice", ",\"onRunning\":\"STOP\",\"restartAfter\":true");
+        String id = sendAs("alice", "vm1", ",\"onRunning\":\"STOP\",\"restartAfter\":true");
 
         Event failed = awaitEvent(id, "FAILED");
         assertThat(failed.reason()).isEqualTo("STOP_TIMEOUT");
@@ -165,7 +128,7 @@ class GuidedPathTest {
         cluster.vm(ns, "vm1", "Stopped", DISK);
         simulator.servePower(server, ns, "vm1", Duration.ofMillis(100), Power.WORKS);
 
-        String id = send("alice", ",\"onRunning\":\"STOP\",\"restartAfter\":true");
+        String id = sendAs("alice", "vm1", ",\"onRunning\":\"STOP\",\"restartAfter\":true");
 
         simulator.complete(ns, imageOf(id), 1);
         awaitEvent(id, "COMPLETED");
@@ -180,7 +143,7 @@ class GuidedPathTest {
         simulator.runningVm(ns, "vm1", "RerunOnFailure", DISK);
         simulator.servePower(server, ns, "vm1", Duration.ofMillis(200), Power.WORKS);
 
-        String id = send("alice", ",\"onRunning\":\"STOP\",\"backupFirst\":true,\"backupType\":\"backup\",\"restartAfter\":true");
+        String id = sendAs("alice", "vm1", ",\"onRunning\":\"STOP\",\"backupFirst\":true,\"backupType\":\"backup\",\"restartAfter\":true");
 
         awaitEvent(id, "VM_STOPPED");
         String backup = "vmexport-" + dev.vmexportguard.decision.ImagePlan.requestHash(id).substring(0, 12) + "-vm1";
@@ -199,7 +162,7 @@ class GuidedPathTest {
     void backupNeverReadyTimesOut() {
         cluster.vm(ns, "vm1", "Stopped", DISK);
 
-        String id = send("alice", ",\"backupFirst\":true");
+        String id = sendAs("alice", "vm1", ",\"backupFirst\":true");
 
         Event failed = awaitEvent(id, "FAILED");
         assertThat(failed.reason()).isEqualTo("BACKUP_FAILED");
@@ -212,7 +175,7 @@ class GuidedPathTest {
         simulator.runningVm(ns, "vm1", "RerunOnFailure", DISK);
         simulator.servePower(server, ns, "vm1", Duration.ofMillis(200), Power.START_FAILS);
 
-        String id = send("alice", ",\"onRunning\":\"STOP\",\"restartAfter\":true");
+        String id = sendAs("alice", "vm1", ",\"onRunning\":\"STOP\",\"restartAfter\":true");
 
         simulator.complete(ns, imageOf(id), 1);
         Event failed = awaitEvent(id, "RESTART_FAILED");
@@ -235,7 +198,7 @@ class GuidedPathTest {
         String user = "mallory-" + ns;
         ScriptedAuthorizer.deny(user, verb, resource, subresource.isEmpty() ? null : subresource);
 
-        String id = send(user, options);
+        String id = sendAs(user, "vm1", options);
 
         Event rejected = awaitEvent(id, "REJECTED");
         assertThat(rejected.reason()).isEqualTo("FORBIDDEN");
@@ -253,7 +216,7 @@ class GuidedPathTest {
         String user = "bob-" + ns;
         ScriptedAuthorizer.deny(user, "create", "virtualmachineimages", null);
 
-        String id = send(user, ",\"requestedByGroups\":[\"" + ScriptedAuthorizer.ADMIN_GROUP + "\"]");
+        String id = sendAs(user, "vm1", ",\"requestedByGroups\":[\"" + ScriptedAuthorizer.ADMIN_GROUP + "\"]");
 
         assertThat(awaitEvent(id, "STARTED").type()).isEqualTo("STARTED");
         assertThat(ScriptedAuthorizer.asked(user)).isNotEmpty().allSatisfy(review ->
@@ -266,7 +229,7 @@ class GuidedPathTest {
                 .andReturn(500, "{\"kind\":\"Status\",\"code\":500,\"message\":\"etcd is down\"}").always();
         cluster.vm(ns, "vm1", "Stopped", DISK);
 
-        String id = send("alice", "");
+        String id = sendAs("alice", "vm1", "");
 
         simulator.complete(ns, imageOf(id), 1);
         assertThat(awaitEvent(id, "COMPLETED").reason()).isNull();
@@ -277,7 +240,7 @@ class GuidedPathTest {
     void refusalIsAKubernetesEventOnTheVm() {
         simulator.runningVm(ns, "vm1", "RerunOnFailure", DISK);
 
-        String id = send("carol", "");
+        String id = sendAs("carol", "vm1", "");
 
         assertThat(awaitEvent(id, "REJECTED").reason()).isEqualTo("VM_RUNNING");
         await().untilAsserted(() -> assertThat(kubernetesEventReasons()).containsExactly("ExportRejected"));

@@ -1,4 +1,4 @@
-package dev.vmexportguard.it;
+package dev.vmexportguard.messaging;
 
 import static dev.vmexportguard.support.Requests.newRequestId;
 import static dev.vmexportguard.support.Requests.request;
@@ -8,15 +8,11 @@ import static org.hamcrest.Matchers.contains;
 import static org.hamcrest.Matchers.equalTo;
 
 import dev.vmexportguard.support.AuditApi;
+import dev.vmexportguard.support.GuardIntegrationTest;
 import dev.vmexportguard.support.GuardTopics;
 import dev.vmexportguard.support.GuardTopics.Event;
-import dev.vmexportguard.support.HarvesterApiSetup;
-import dev.vmexportguard.support.HarvesterCluster;
 import dev.vmexportguard.support.KafkaBrokerResource;
 import io.quarkus.test.junit.QuarkusTest;
-import io.quarkus.test.kubernetes.client.KubernetesServer;
-import io.quarkus.test.kubernetes.client.KubernetesTestServer;
-import io.quarkus.test.kubernetes.client.WithKubernetesTestServer;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -36,11 +32,7 @@ import org.junit.jupiter.params.provider.MethodSource;
 
 /** Every kind of bad record gets a readable answer, an audit row and a dead-letter copy; the consumer goes on. */
 @QuarkusTest
-@WithKubernetesTestServer(crud = true, setup = HarvesterApiSetup.class)
-class InvalidRequestTest {
-
-    @KubernetesTestServer
-    KubernetesServer server;
+class InvalidRequestTest extends GuardIntegrationTest {
 
     static final String ID = "__ID__";
 
@@ -107,7 +99,6 @@ class InvalidRequestTest {
     @ParameterizedTest(name = "{0}")
     @MethodSource("malformedRecords")
     void malformedRecordIsAnsweredAuditedAndDeadLettered(Malformed malformed) {
-        GuardTopics topics = GuardTopics.get();
         String requestId = newRequestId();
         byte[] value = malformed.value() == null ? null
                 : new String(malformed.value(), StandardCharsets.ISO_8859_1).replace(ID, requestId).getBytes(StandardCharsets.ISO_8859_1);
@@ -148,11 +139,7 @@ class InvalidRequestTest {
 
     @Test
     void validRequestAfterBadOnesIsServedAndBadOnesAreCommitted() throws Exception {
-        GuardTopics topics = GuardTopics.get();
-        String ns = HarvesterCluster.freshNamespace();
-        HarvesterCluster cluster = new HarvesterCluster(server.getClient());
-        cluster.volume(ns, "vm1-disk-0-abcde");
-        cluster.vm(ns, "vm1", "Stopped", "vm1-disk-0-abcde");
+        stoppedVm("vm1", "vm1-disk-0-abcde");
 
         topics.send("junk", "garbage");
         topics.send("junk", "{\"requestId\":17}");

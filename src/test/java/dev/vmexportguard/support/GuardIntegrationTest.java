@@ -1,0 +1,117 @@
+package dev.vmexportguard.support;
+
+import static dev.vmexportguard.support.Requests.newRequestId;
+import static dev.vmexportguard.support.Requests.request;
+import static org.awaitility.Awaitility.await;
+
+import dev.vmexportguard.support.GuardTopics.Event;
+import io.fabric8.kubernetes.api.model.GenericKubernetesResource;
+import io.quarkus.test.kubernetes.client.KubernetesServer;
+import io.quarkus.test.kubernetes.client.KubernetesTestServer;
+import io.quarkus.test.kubernetes.client.WithKubernetesTestServer;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.BeforeEach;
+
+/**
+ * A test of the running guard against the test API server that plays Harvester: each test gets the cluster, the
+ * simulator of Harvester's and KubeVirt's controllers, the guard's topics and a namespace of its own, and the
+ * ways to send a request and read its events that the tests share.
+ * <p>
+ * The test class itself carries {@code @QuarkusTest} (Quarkus makes only classes annotated so into test beans: on
+ * this class alone, no test could be instantiated) and any {@code @TestProfile}. Quarkus finds
+ * {@link WithKubernetesTestServer} here, on a superclass of the test class, and injects the
+ * {@link KubernetesTestServer} field declared here. A test that needs more in its cluster before each test adds its
+ * own {@code @BeforeEach}, which runs after this one.
+ */
+@WithKubernetesTestServer(crud = true, setup = HarvesterApiSetup.class)
+public abstract class GuardIntegrationTest {
+    /** The disk of {@code vm1} as Harvester names a VM's first volume. */
+    protected static final String DISK = "vm1-disk-0-rlnlk";
+    private static final List<String> FINAL_TYPES = List.of("REJECTED", "COMPLETED", "FAILED");
+    private static final Duration EVENT_WAIT = Duration.ofSeconds(60);
+
+    @KubernetesTestServer
+    protected KubernetesServer server;
+
+    protected HarvesterCluster cluster;
+    protected HarvesterSimulator simulator;
+    protected GuardTopics topics;
+    protected String ns;
+
+    @BeforeEach
+    protected void connectToClusterAndTopics() {
+        cluster = new HarvesterCluster(server.getClient());
+        simulator = new HarvesterSimulator(server.getClient());
+        topics = GuardTopics.get();
+        ns = HarvesterCluster.freshNamespace();
+    }
+
+    /** A bound volume {@code disk} and the VM {@code vm}, in the printableStatus, whose one disk it is. */
+    protected void vmWithDisk(String vm, String printableStatus, String disk) {
+        cluster.volume(ns, disk);
+        cluster.vm(ns, vm, printableStatus, disk);
+    }
+
+    /** {@link #vmWithDisk} for a stopped VM. */
+    protected void stoppedVm(String vm, String disk) {
+        vmWithDisk(vm, "Stopped", disk);
+    }
+
+    /** Sends {@link Requests#request} for the VM or volume (either may be null) in {@link #ns}; returns its id. */
+    protected String send(String vmName, String volumeName) {
+        String id = newRequestId();
+        topics.send(id, request(id, ns, vmName, volumeName));
+        return id;
+    }
+
+    /**
+     * Sends a request for the VM in {@link #ns} by {@code user}; {@code options} is more JSON members, each
+     * beginning with a comma, or empty. Returns its id.
+     */
+    protected String sendAs(String user, String vmName, String options) {
+        String id = newRequestId();
+        topics.send(id, "{\"requestId\":\"" + id + "\",\"namespace\":\"" + ns + "\",\"vmName\":\"" + vmName + "\","
+                + "\"requestedBy\":\"" + user + "\"" + options + "}");
+        return id;
+    }
+
+    /** {@link #send} and the first event of the request. */
+    protected Event ask(String vmName, String volumeName) {
+        return topics.awaitResult(send(vmName, volumeName));
+    }
+
+    /** The types of the request's events so far, in order. */
+    protected List<String> types(String id) {
+        return topics.results(id).stream().map(Event::type).toList();
+    }
+
+    /** The request's first event of the type, once there is one (within a minute). */
+    protected Event awaitEvent(String id, String type) {
+        return awaitEvent(id, type, EVENT_WAIT);
+    }
+
+    protected Event awaitEvent(String id, String type, Duration within) {
+        await().atMost(within).until(() -> types(id).contains(type));
+        return topics.results(id).stream().filter(e -> e.type().equals(type)).findFirst().orElseThrow();
+    }
+
+    /** The request's first REJECTED, COMPLETED or FAILED event, or null while there is none. */
+    protected Event finalEvent(String id) {
+        return topics.results(id).stream().filter(e -> FINAL_TYPES.contains(e.type())).findFirst().orElse(null);
+    }
+
+    /** {@link #finalEvent} once there is one (within a minute). */
+    protected Event awaitFinal(String id) {
+        await().atMost(EVENT_WAIT).until(() -> finalEvent(id) != null);
+        return finalEvent(id);
+    }
+
+    /** The id of the request whose export holds the VM's lock annotation, or null. */
+    protected String lockOf(String vm) {
+        GenericKubernetesResource current = cluster.vms(ns).withName(vm).get();
+        Map<String, String> annotations = current.getMetadata().getAnnotations();
+        return annotations == null ? null : annotations.get("vm-export-guard.dev/export-in-progress");
+    }
+}
