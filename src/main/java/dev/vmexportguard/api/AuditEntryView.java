@@ -5,7 +5,7 @@ import dev.vmexportguard.audit.RequestSource;
 import java.time.Instant;
 import java.util.Map;
 
-/** An audit row as the REST API shows it. */
+/** An audit row as the REST API shows it; {@code caller} sent the request, {@code requestedBy} is who it was for. */
 public record AuditEntryView(
         long id,
         String requestId,
@@ -14,6 +14,7 @@ public record AuditEntryView(
         String reason,
         String message,
         String requestedBy,
+        String caller,
         String namespace,
         String vmName,
         String volumeName,
@@ -30,7 +31,7 @@ public record AuditEntryView(
 
     static AuditEntryView of(AuditEntry e) {
         return new AuditEntryView(e.id, e.requestId, e.entryType, e.eventId, e.reason, e.message, e.requestedBy,
-                e.namespace, e.vmName, e.volumeName,
+                e.caller, e.namespace, e.vmName, e.volumeName,
                 e.imageName == null ? null : new Image(e.imageNamespace, e.imageName, e.imageDisplayName),
                 e.replyTo, e.observed, e.payload, e.source,
                 e.occurredAt, e.recordedAt);

@@ -2,28 +2,30 @@ package dev.vmexportguard.api;
 
 import dev.vmexportguard.audit.AuditFilter;
 import dev.vmexportguard.audit.AuditLog;
+import dev.vmexportguard.service.AuditReaders;
 import jakarta.ws.rs.GET;
 import jakarta.ws.rs.Path;
 import jakarta.ws.rs.Produces;
 import jakarta.ws.rs.QueryParam;
 import jakarta.ws.rs.core.MediaType;
-import java.nio.charset.StandardCharsets;
 import java.time.Instant;
 import java.time.format.DateTimeParseException;
-import java.util.Base64;
 import java.util.List;
 
-/** Reads the audit log, newest first, with filters and cursor paging. */
+/** Reads the audit log, newest first, with filters and cursor paging: only the namespaces the caller may read. */
 @Path("/api/audit")
 @Produces(MediaType.APPLICATION_JSON)
 public class AuditResource {
     static final int DEFAULT_LIMIT = 50;
-    static final int MAX_LIMIT = 500;
 
     private final AuditLog audit;
+    private final AuditReaders readers;
+    private final RequestCaller caller;
 
-    public AuditResource(AuditLog audit) {
+    public AuditResource(AuditLog audit, AuditReaders readers, RequestCaller caller) {
         this.audit = audit;
+        this.readers = readers;
+        this.caller = caller;
     }
 
     /** A page of rows; {@code nextCursor} is null on the last page. */
@@ -40,12 +42,11 @@ public class AuditResource {
                        @QueryParam("until") String until,
                        @QueryParam("limit") Integer limit,
                        @QueryParam("cursor") String cursor) {
-        int size = limit == null ? DEFAULT_LIMIT : limit;
-        if (size < 1 || size > MAX_LIMIT) {
-            throw new BadQueryException("limit", "must be between 1 and " + MAX_LIMIT);
-        }
+        int size = Paging.limit(limit, DEFAULT_LIMIT);
+        // rows of namespaces the caller may not read are neither returned nor counted
+        AuditReaders.Visible visible = readers.of(caller.identity(), namespace);
         AuditFilter filter = new AuditFilter(requestId, namespace, vmName, requestedBy, type,
-                instant("since", since), instant("until", until));
+                instant("since", since), instant("until", until), visible.all() ? null : visible.namespaces());
         List<AuditEntryView> rows = audit.search(filter, decodeCursor(cursor), size + 1).stream()
                 .map(AuditEntryView::of).toList();
         if (rows.size() <= size) {
@@ -67,21 +68,10 @@ public class AuditResource {
     }
 
     static String encodeCursor(long id) {
-        return Base64.getUrlEncoder().withoutPadding().encodeToString(("before:" + id).getBytes(StandardCharsets.UTF_8));
+        return Paging.encode(Paging.BEFORE, id);
     }
 
     static Long decodeCursor(String cursor) {
-        if (cursor == null || cursor.isBlank()) {
-            return null;
-        }
-        try {
-            String text = new String(Base64.getUrlDecoder().decode(cursor), StandardCharsets.UTF_8);
-            if (!text.startsWith("before:")) {
-                throw new IllegalArgumentException(text);
-            }
-            return Long.parseLong(text.substring("before:".length()));
-        } catch (IllegalArgumentException e) {
-            throw new BadQueryException("cursor", "is not a cursor this API returned");
-        }
+        return Paging.decode(cursor, Paging.BEFORE);
     }
 }

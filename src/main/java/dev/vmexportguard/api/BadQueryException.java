@@ -18,11 +18,7 @@ public class BadQueryException extends RuntimeException {
     public static class Mapper implements ExceptionMapper<BadQueryException> {
         @Override
         public Response toResponse(BadQueryException e) {
-            return Response.status(400)
-                    .type("application/problem+json")
-                    .entity(Map.of("title", "Bad query parameter", "status", 400, "detail", e.getMessage(),
-                            "parameter", e.parameter))
-                    .build();
+            return Problems.of(400, "Bad query parameter", e.getMessage(), Map.of("parameter", e.parameter));
         }
     }
 

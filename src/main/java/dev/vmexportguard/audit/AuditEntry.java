@@ -61,6 +61,9 @@ public class AuditEntry {
     @Column(name = "reply_to")
     public String replyTo;
 
+    /** The authenticated identity that sent the request (requestedBy is who it was for). */
+    public String caller;
+
     @JdbcTypeCode(SqlTypes.JSON)
     @Column(columnDefinition = "jsonb")
     public Map<String, Object> observed;

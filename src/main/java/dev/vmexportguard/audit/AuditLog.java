@@ -7,6 +7,7 @@ import jakarta.transaction.Transactional;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
+import java.util.Set;
 
 /** The append-only audit log in PostgreSQL: rows are added and read, never changed. */
 @ApplicationScoped
@@ -36,6 +37,12 @@ public class AuditLog {
         condition(jpql, params, "e.occurredAt >= ?", filter.since());
         condition(jpql, params, "e.occurredAt < ?", filter.until());
         condition(jpql, params, "e.id < ?", beforeId);
+        if (filter.namespaces() != null) {
+            if (filter.namespaces().isEmpty()) {
+                return List.of();
+            }
+            condition(jpql, params, "e.namespace in ?", filter.namespaces());
+        }
         jpql.append(" order by e.id desc");
         TypedQuery<AuditEntry> query = em.createQuery(jpql.toString(), AuditEntry.class);
         for (int i = 0; i < params.size(); i++) {
@@ -44,12 +51,42 @@ public class AuditLog {
         return query.setMaxResults(limit).getResultList();
     }
 
-    /** Every row of one request, oldest first. */
+    /** Rows of one request, oldest first, after the row {@code afterId} (null: from the first), at most {@code limit}. */
     @Transactional
-    public List<AuditEntry> history(String requestId) {
-        return em.createQuery("select e from AuditEntry e where e.requestId = ?1 order by e.id", AuditEntry.class)
+    public List<AuditEntry> history(String requestId, Long afterId, int limit) {
+        return em.createQuery("select e from AuditEntry e where e.requestId = ?1 and e.id > ?2 order by e.id",
+                        AuditEntry.class)
+                .setParameter(1, requestId)
+                .setParameter(2, afterId == null ? 0L : afterId)
+                .setMaxResults(limit)
+                .getResultList();
+    }
+
+    /** The namespaces one request's rows name (usually one). */
+    @Transactional
+    public List<String> namespacesOf(String requestId) {
+        return em.createQuery("select distinct e.namespace from AuditEntry e where e.requestId = ?1", String.class)
                 .setParameter(1, requestId)
                 .getResultList();
+    }
+
+    /** Every namespace the audit names. */
+    @Transactional
+    public Set<String> namespaces() {
+        return new java.util.TreeSet<>(em.createQuery(
+                "select distinct e.namespace from AuditEntry e where e.namespace is not null", String.class)
+                .getResultList());
+    }
+
+    /** The latest row of a request that names an image. */
+    @Transactional
+    public Optional<AuditEntry> latestWithImage(String requestId) {
+        return em.createQuery("select e from AuditEntry e where e.requestId = ?1 and e.imageName is not null"
+                        + " order by e.id desc", AuditEntry.class)
+                .setParameter(1, requestId)
+                .setMaxResults(1)
+                .getResultStream()
+                .findFirst();
     }
 
     /** The latest event published for a request. */

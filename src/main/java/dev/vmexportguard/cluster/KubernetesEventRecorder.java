@@ -2,6 +2,7 @@ package dev.vmexportguard.cluster;
 
 import dev.vmexportguard.decision.EventType;
 import dev.vmexportguard.decision.Evidence;
+import dev.vmexportguard.decision.ReasonCode;
 import dev.vmexportguard.decision.ResultEvent;
 import io.fabric8.kubernetes.api.model.EventBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
@@ -38,6 +39,9 @@ public class KubernetesEventRecorder {
             Map.entry(EventType.VM_RESTARTED, "VmRestartedAfterExport"),
             Map.entry(EventType.RESTART_FAILED, "VmRestartFailedAfterExport"));
 
+    private static final Set<ReasonCode> UNCHECKED = Set.of(ReasonCode.UNAUTHENTICATED, ReasonCode.FORBIDDEN,
+            ReasonCode.INVALID_REQUEST);
+
     private final KubernetesClient client;
     /** Bounded: when the API server is slow, Events are dropped rather than memory filled. */
     private final ExecutorService writer = new ThreadPoolExecutor(1, 1, 0, TimeUnit.MILLISECONDS,
@@ -51,10 +55,13 @@ public class KubernetesEventRecorder {
         writer.shutdown();
     }
 
-    /** PROGRESS is not recorded: it would bury the steps that matter. */
+    /**
+     * PROGRESS is not recorded: it would bury the steps that matter. Nor are refusals of requests whose sender was
+     * not proven or not allowed, or that were not valid: anyone could otherwise post warnings on any VM.
+     */
     public void record(ResultEvent event) {
         String reason = REASONS.get(event.type());
-        if (reason == null || event.namespace() == null) {
+        if (reason == null || event.namespace() == null || (event.reason() != null && UNCHECKED.contains(event.reason()))) {
             return;
         }
         Set<String> vms = new LinkedHashSet<>();

@@ -1,5 +1,7 @@
 package dev.vmexportguard.cluster;
 
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
 import io.fabric8.kubernetes.api.model.GenericKubernetesResource;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.dsl.base.PatchContext;
@@ -20,6 +22,8 @@ import java.util.function.Consumer;
  */
 @ApplicationScoped
 public class VmLocks {
+    private static final ObjectMapper JSON = new ObjectMapper();
+    private static final int MAX_ATTEMPTS = 3;
 
     private final KubernetesClient client;
     private final ClusterCalls calls;
@@ -42,29 +46,60 @@ public class VmLocks {
         }
     }
 
-    /** One read, and a JSON patch of the annotation alone when its holders change. */
+    /**
+     * One read, and a JSON patch of the annotation alone when its holders change. The patch is built as JSON, never
+     * by concatenating text, and tests the value it read (or, when the VM had no annotation, its resourceVersion):
+     * a VM changed in between is read again, so no other writer's change is lost.
+     */
     private void edit(String namespace, String vmName, Consumer<Set<String>> change) {
-        GenericKubernetesResource vm = get(namespace, vmName);
-        if (vm == null) {
-            return;
+        for (int attempt = 1; ; attempt++) {
+            GenericKubernetesResource vm = get(namespace, vmName);
+            if (vm == null) {
+                return;
+            }
+            Set<String> before = holders(vm);
+            Set<String> after = new LinkedHashSet<>(before);
+            change.accept(after);
+            if (after.equals(before)) {
+                return;
+            }
+            String patch = patch(vm, after);
+            try {
+                calls.run(new ClusterOperation("patch", "virtualmachines.kubevirt.io", namespace), () ->
+                        client.genericKubernetesResources(KubernetesResources.VIRTUAL_MACHINE).inNamespace(namespace)
+                                .withName(vmName).patch(PatchContext.of(PatchType.JSON), patch));
+                return;
+            } catch (ClusterAccessException e) {
+                // 422: a test operation failed, the VM changed since it was read; 409: a conflict
+                if ((e.status() != 422 && e.status() != 409) || attempt >= MAX_ATTEMPTS) {
+                    throw e;
+                }
+            }
         }
-        Set<String> before = holders(vm);
-        Set<String> after = new LinkedHashSet<>(before);
-        change.accept(after);
-        if (after.equals(before)) {
-            return;
+    }
+
+    /** The JSON patch that sets the lock's holders to {@code after}, given the VM as read. */
+    static String patch(GenericKubernetesResource vm, Set<String> after) {
+        Map<String, String> annotations = vm.getMetadata().getAnnotations();
+        String read = annotations == null ? null : annotations.get(KubernetesResources.ANNOTATION_EXPORT_LOCK);
+        String path = "/metadata/annotations/" + KubernetesResources.ANNOTATION_EXPORT_LOCK.replace("~", "~0")
+                .replace("/", "~1");
+        ArrayNode ops = JSON.createArrayNode();
+        if (read != null) {
+            ops.addObject().put("op", "test").put("path", path).put("value", read);
+        } else {
+            ops.addObject().put("op", "test").put("path", "/metadata/resourceVersion")
+                    .put("value", vm.getMetadata().getResourceVersion());
         }
-        // requestIds need no JSON escaping ([A-Za-z0-9._:-]); in a JSON pointer '/' is written '~1'
-        String key = KubernetesResources.ANNOTATION_EXPORT_LOCK;
-        String value = "\"" + String.join(",", after) + "\"";
-        String patch = vm.getMetadata().getAnnotations() == null
-                ? "[{\"op\":\"add\",\"path\":\"/metadata/annotations\",\"value\":{\"" + key + "\":" + value + "}}]"
-                : after.isEmpty()
-                ? "[{\"op\":\"remove\",\"path\":\"/metadata/annotations/" + key.replace("/", "~1") + "\"}]"
-                : "[{\"op\":\"add\",\"path\":\"/metadata/annotations/" + key.replace("/", "~1") + "\",\"value\":" + value + "}]";
-        calls.run(new ClusterOperation("patch", "virtualmachines.kubevirt.io", namespace), () ->
-                client.genericKubernetesResources(KubernetesResources.VIRTUAL_MACHINE).inNamespace(namespace)
-                        .withName(vmName).patch(PatchContext.of(PatchType.JSON), patch));
+        if (annotations == null) {
+            ops.addObject().put("op", "add").put("path", "/metadata/annotations").putObject("value")
+                    .put(KubernetesResources.ANNOTATION_EXPORT_LOCK, String.join(",", after));
+        } else if (after.isEmpty()) {
+            ops.addObject().put("op", "remove").put("path", path);
+        } else {
+            ops.addObject().put("op", "add").put("path", path).put("value", String.join(",", after));
+        }
+        return ops.toString();
     }
 
     private GenericKubernetesResource get(String namespace, String vmName) {

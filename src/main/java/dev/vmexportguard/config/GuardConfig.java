@@ -6,6 +6,8 @@ import jakarta.validation.constraints.Max;
 import jakarta.validation.constraints.Min;
 import jakarta.validation.constraints.NotBlank;
 import java.time.Duration;
+import java.util.List;
+import java.util.Optional;
 
 /** The guard's own settings ({@code guard.*}); each is listed in the README with its environment variable. */
 @ConfigMapping(prefix = "guard")
@@ -22,6 +24,40 @@ public interface GuardConfig {
     Exports exports();
 
     Authorization authorization();
+
+    Authentication authentication();
+
+    /** How the guard learns who sends a request: the identity is proven, never taken from the request. */
+    interface Authentication {
+        /** What a Kafka record must carry. */
+        enum KafkaMode {
+            /** A bearer token in the {@code authorization} header, checked with a TokenReview. */
+            TOKEN,
+            /** Nothing: the topic's ACLs let only trusted producers write, and {@code requestedBy} is believed. */
+            TRUSTED
+        }
+
+        @WithDefault("token")
+        KafkaMode kafka();
+
+        /**
+         * The audiences a token on Kafka must be minted for (TokenReview {@code spec.audiences}): tokens stored in
+         * a topic are then useless against the API server itself.
+         */
+        @WithDefault("vm-export-guard")
+        List<String> kafkaAudiences();
+
+        /** The audiences a token over HTTP may have; none (the default) means the API server's own. */
+        Optional<List<String>> httpAudiences();
+
+        /** How long a TokenReview's answer is reused for the same token (kept by a hash of it, never the token). */
+        @WithDefault("10s")
+        Duration cacheTtl();
+
+        /** A request received over HTTP and put on the topic carries who sent it, sealed; older seals are refused. */
+        @WithDefault("15m")
+        Duration intakeMaxAge();
+    }
 
     interface Authorization {
         /** How the guard checks that requestedBy may do what it asks for. */

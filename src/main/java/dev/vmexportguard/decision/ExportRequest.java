@@ -36,6 +36,13 @@ public record ExportRequest(
         }
     }
 
+    /** The same request for {@code requester}, whose groups are then the ones its rights are checked with. */
+    public ExportRequest actingFor(Identity requester) {
+        return new ExportRequest(requestId, namespace, vmName, volumeName, requester.username(), imageDisplayName,
+                storageClassName, onRunning, restartAfter, reason, replyTo, stopGracePeriodSeconds, backupFirst,
+                backupType, requester.groups());
+    }
+
     /** The same request about a resolved volume and image display name, as it is kept once accepted. */
     public ExportRequest resolved(String volume, String displayName) {
         return new ExportRequest(requestId, namespace, vmName, volume, requestedBy, displayName, storageClassName,

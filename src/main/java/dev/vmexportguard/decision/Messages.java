@@ -164,6 +164,18 @@ public final class Messages {
         return d.toSeconds() + "s";
     }
 
+    public static String unauthenticated(String problem) {
+        return "Refused: the request carries no proof of who sent it that the guard accepts (" + problem + "), so"
+                + " nothing was done. Send it with 'authorization: Bearer <token>' (a token for the audience the guard"
+                + " asks for, e.g. 'kubectl create token <service account> --audience vm-export-guard').";
+    }
+
+    public static String impersonationForbidden(String caller, String permission) {
+        return "Refused: " + caller + " may not " + permission + ", so it cannot ask on that person's behalf;"
+                + " nothing was done. Grant it that impersonation (narrowly, with resourceNames), or send the request"
+                + " as the requester.";
+    }
+
     public static String forbidden(String user, String permission) {
         return "Refused: " + user + " may not " + permission + ", so the guard does not do it on their behalf;"
                 + " nothing was exported. Ask for that permission, or have someone who has it send the request.";

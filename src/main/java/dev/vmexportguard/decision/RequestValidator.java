@@ -21,7 +21,6 @@ public final class RequestValidator {
 
     /** Longest text of an invalid request that is echoed in its answer. */
     static final int MAX_ECHOED = 512;
-    private static final ResultEvent.Subject NOTHING = new ResultEvent.Subject(null, null, null, null, null, null);
 
     /**
      * The outcome: either a request or the violations; and, in both cases, what its answer can echo of it (the
@@ -48,7 +47,7 @@ public final class RequestValidator {
         List<Violation> v = new ArrayList<>();
         if (!(json instanceof Map<?, ?> map)) {
             v.add(new Violation("$", "must be a JSON object, not " + describe(json)));
-            return new Result(null, v, NOTHING);
+            return new Result(null, v, ResultEvent.Subject.NONE);
         }
         String requestId = string(map, "requestId", v, true);
         if (requestId != null && !REQUEST_ID.matcher(requestId).matches()) {
@@ -100,11 +99,12 @@ public final class RequestValidator {
         }
         if (!v.isEmpty()) {
             return new Result(null, v, new ResultEvent.Subject(requestId, echoed(map, "namespace"),
-                    echoed(map, "vmName"), echoed(map, "volumeName"), echoed(map, "requestedBy"), echoed(map, "replyTo")));
+                    echoed(map, "vmName"), echoed(map, "volumeName"), echoed(map, "requestedBy"), echoed(map, "replyTo"),
+                    null));
         }
         ExportRequest request = new ExportRequest(requestId, namespace, vmName, volumeName, requestedBy, displayName,
                 storageClassName, onRunning, restartAfter, reason, replyTo, grace, backupFirst, backupType, groups);
-        return new Result(request, List.of(), ResultEvent.Subject.of(request));
+        return new Result(request, List.of(), ResultEvent.Subject.of(request, null));
     }
 
     /** A field of an invalid request as its answer echoes it: a string that is not empty and not too long. */
@@ -173,6 +173,13 @@ public final class RequestValidator {
                 || !list.stream().allMatch(g -> g instanceof String s && !s.isBlank() && s.length() <= MAX_REQUESTED_BY)) {
             v.add(new Violation("requestedByGroups", "must be an array of at most " + MAX_GROUPS
                     + " group names of 1-" + MAX_REQUESTED_BY + " characters"));
+            return List.of();
+        }
+        List<String> system = list.stream().map(String.class::cast).filter(g -> g.startsWith("system:")).toList();
+        if (!system.isEmpty()) {
+            // the API server's own groups (system:masters, system:authenticated, ...) are never named by a request
+            v.add(new Violation("requestedByGroups", "must not name system: groups (" + clip(String.join(", ", system))
+                    + "); they are given by the API server, not by a request"));
             return List.of();
         }
         return list.stream().map(String.class::cast).toList();

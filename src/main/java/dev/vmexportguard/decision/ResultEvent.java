@@ -15,6 +15,7 @@ public record ResultEvent(
         String vmName,
         String volumeName,
         String requestedBy,
+        String caller,
         String replyTo,
         Evidence observed,
         ImageRef image,
@@ -30,25 +31,35 @@ public record ResultEvent(
     }
 
     /**
-     * Who asked for what: the fields every event of a request repeats. For a request that is not valid, what could
-     * be read of it (each field null when absent or unusable), so that its answer still reaches the asker.
+     * Who asked for what: the fields every event of a request repeats. {@code requestedBy} is the person the request
+     * is for, {@code caller} the authenticated identity that sent it (a bot acting for them; null when nothing
+     * proved who sent it). For a request that is not valid, what could be read of it (each field null when absent or
+     * unusable), so that its answer still reaches the asker.
      */
     public record Subject(String requestId, String namespace, String vmName, String volumeName, String requestedBy,
-                          String replyTo) {
+                          String replyTo, String caller) {
+        /** Nothing known: a record that held no readable request. */
+        public static final Subject NONE = new Subject(null, null, null, null, null, null, null);
 
-        public static Subject of(ExportRequest request) {
+        public static Subject of(ExportRequest request, String caller) {
             return new Subject(request.requestId(), request.namespace(), request.vmName(), request.volumeName(),
-                    request.requestedBy(), request.replyTo());
+                    request.requestedBy(), request.replyTo(), caller);
         }
 
         /** The same subject, naming the VM and volume a decision resolved (when it resolved them). */
         public Subject resolved(String vm, String volume) {
-            return new Subject(requestId, namespace, vm, volume, requestedBy, replyTo);
+            return new Subject(requestId, namespace, vm, volume, requestedBy, replyTo, caller);
         }
 
         /** The same subject with {@code fallback} as requestId when the request had no usable one. */
         public Subject withRequestIdOr(String fallback) {
-            return requestId != null ? this : new Subject(fallback, namespace, vmName, volumeName, requestedBy, replyTo);
+            return requestId != null ? this
+                    : new Subject(fallback, namespace, vmName, volumeName, requestedBy, replyTo, caller);
+        }
+
+        /** The same subject, sent by {@code authenticated}. */
+        public Subject withCaller(String authenticated) {
+            return new Subject(requestId, namespace, vmName, volumeName, requestedBy, replyTo, authenticated);
         }
     }
 
@@ -68,10 +79,10 @@ public record ResultEvent(
     }
 
     /** A refusal of the request a decision rejected; its id derives from the request's Kafka record. */
-    public static ResultEvent rejected(ExportRequest request, Decision.Rejected decision, String sourceCoordinates,
+    public static ResultEvent rejected(Subject subject, Decision.Rejected decision, String sourceCoordinates,
                                        Instant now) {
         return refusal(decision.reason(), decision.message(), sourceCoordinates).observed(decision.observed())
-                .build(Subject.of(request).resolved(decision.vmName(), decision.volumeName()), now);
+                .build(subject.resolved(decision.vmName(), decision.volumeName()), now);
     }
 
     /** A refusal before, or without, a decision (invalid input, cluster unreachable, ...). */
@@ -136,7 +147,7 @@ public record ResultEvent(
         public ResultEvent build(Subject subject, Instant now) {
             return new ResultEvent(eventId(subject.requestId(), type, discriminator), subject.requestId(), type, reason,
                     message, subject.namespace(), subject.vmName(), subject.volumeName(), subject.requestedBy(),
-                    subject.replyTo(), observed, image, queuePosition, now);
+                    subject.caller(), subject.replyTo(), observed, image, queuePosition, now);
         }
     }
 }

@@ -68,6 +68,9 @@ public class ExportJob {
     @Column(name = "reply_to")
     public String replyTo;
 
+    /** The authenticated identity that sent the request; null when trusted producers need not prove it. */
+    public String caller;
+
     /** The validated request, with the volume and the image display name fixed at acceptance. */
     @JdbcTypeCode(SqlTypes.JSON)
     @Column(columnDefinition = "jsonb")
@@ -129,7 +132,8 @@ public class ExportJob {
     public Instant endedAt;
 
     /** A job for a request just accepted; {@code request} names its volume and image display name. */
-    public static ExportJob accepted(ExportRequest request, String vmName, RequestSource source, Instant now) {
+    public static ExportJob accepted(ExportRequest request, String vmName, String caller, RequestSource source,
+                                     Instant now) {
         ExportJob job = new ExportJob();
         job.requestId = request.requestId();
         job.namespace = request.namespace();
@@ -137,6 +141,7 @@ public class ExportJob {
         job.vmName = vmName;
         job.requestedBy = request.requestedBy();
         job.replyTo = request.replyTo();
+        job.caller = caller;
         job.request = request;
         job.imageDisplayName = request.imageDisplayName();
         job.state = State.PENDING;
@@ -147,7 +152,7 @@ public class ExportJob {
 
     /** Who asked for what: the fields every event of this export repeats. */
     public ResultEvent.Subject subject() {
-        return new ResultEvent.Subject(requestId, namespace, vmName, volumeName, requestedBy, replyTo);
+        return new ResultEvent.Subject(requestId, namespace, vmName, volumeName, requestedBy, replyTo, caller);
     }
 
     /** The image, once it has a name. */

@@ -6,12 +6,16 @@ import dev.vmexportguard.decision.Decision;
 import dev.vmexportguard.decision.EventType;
 import dev.vmexportguard.decision.Evidence;
 import dev.vmexportguard.decision.ExportDecider;
+import dev.vmexportguard.decision.Identity;
+import dev.vmexportguard.decision.ReasonCode;
 import jakarta.enterprise.context.ApplicationScoped;
 import java.time.Clock;
+import java.util.Optional;
 
 /**
  * Takes an export that has a slot towards the copy: decides again from what the cluster shows now (for one that
- * waited in the queue, or whose VMs were just stopped or backed up), then hands it to the step it needs next:
+ * waited in the queue, or whose VMs were just stopped or backed up), asks again whether the requester may do what it
+ * needs for the VMs found now, then hands it to the step it needs next:
  * stopping its VMs, backing them up, or creating the image. Every step is recorded before it is taken, so a start
  * cut short by a crash is resumed, not repeated.
  */
@@ -23,15 +27,17 @@ public class ExportStarter {
     private final StopStep stopping;
     private final BackupStep backingUp;
     private final ImageStep imaging;
+    private final Rights rights;
     private final Clock clock;
 
     public ExportStarter(ExportEnding ending, ClusterReader cluster, StopStep stopping, BackupStep backingUp,
-                         ImageStep imaging, Clock clock) {
+                         ImageStep imaging, Rights rights, Clock clock) {
         this.ending = ending;
         this.cluster = cluster;
         this.stopping = stopping;
         this.backingUp = backingUp;
         this.imaging = imaging;
+        this.rights = rights;
         this.clock = clock;
     }
 
@@ -47,6 +53,14 @@ public class ExportStarter {
             }
             Decision.Approved approved = (Decision.Approved) decision;
             observed = approved.observed();
+            // the VMs may not be those of the acceptance: the requester's rights are asked again for the ones found now
+            Optional<String> denied = rights.toExport(new Identity(job.request.requestedBy(),
+                    job.request.requestedByGroups()), job.request, approved);
+            if (denied.isPresent()) {
+                ending.end(job, ExportEnding.outcome(EventType.REJECTED).reason(ReasonCode.FORBIDDEN)
+                        .message(denied.get()), false);
+                return;
+            }
             if (approved.stopFirst() != null) {
                 stopping.begin(job, approved);
             } else if (job.request.backupFirst() && !job.backupsReady) {

@@ -1,9 +1,12 @@
 package dev.vmexportguard.messaging;
 
+import dev.vmexportguard.service.Callers;
 import io.smallrye.reactive.messaging.MutinyEmitter;
 import io.smallrye.reactive.messaging.kafka.api.OutgoingKafkaRecordMetadata;
 import jakarta.enterprise.context.ApplicationScoped;
 import java.nio.charset.StandardCharsets;
+import java.util.Locale;
+import java.util.Set;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.common.header.Header;
 import org.apache.kafka.common.header.internals.RecordHeaders;
@@ -13,9 +16,13 @@ import org.eclipse.microprofile.reactive.messaging.Message;
 /**
  * Copies a request record that could not be served to the dead-letter topic, unchanged, with its own headers and
  * {@code dead-letter-*} headers saying why and where it came from (the names SmallRye's dead-letter queue uses).
+ * The proof of who sent it is not copied: a bearer token, or the intake's seal, would let a reader of the
+ * dead-letter topic act as the sender.
  */
 @ApplicationScoped
 public class DeadLetterPublisher {
+
+    private static final Set<String> PROOF = Set.of("authorization", Callers.CALLER_HEADER, Callers.SEAL_HEADER);
 
     private final MutinyEmitter<byte[]> deadLetters;
 
@@ -26,7 +33,9 @@ public class DeadLetterPublisher {
     public void publish(ConsumerRecord<String, byte[]> record, String requestId, String reasonCode, String reason) {
         RecordHeaders headers = new RecordHeaders();
         for (Header header : record.headers()) {
-            headers.add(header);
+            if (!PROOF.contains(header.key().toLowerCase(Locale.ROOT))) {
+                headers.add(header);
+            }
         }
         header(headers, "dead-letter-reason", reason);
         header(headers, "dead-letter-cause", reasonCode);

@@ -5,10 +5,16 @@ import dev.vmexportguard.config.GuardConfig;
 import dev.vmexportguard.decision.ReasonCode;
 import dev.vmexportguard.decision.ResultEvent;
 import dev.vmexportguard.decision.Violation;
+import dev.vmexportguard.service.Callers;
 import dev.vmexportguard.service.ExportRequestHandler;
 import io.smallrye.common.annotation.Blocking;
 import jakarta.enterprise.context.ApplicationScoped;
+import java.nio.charset.StandardCharsets;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.common.header.Header;
 import org.eclipse.microprofile.reactive.messaging.Incoming;
 import org.jboss.logging.Logger;
 
@@ -46,7 +52,7 @@ public class ExportRequestConsumer {
                         String.join("; ", read.violations().stream().map(Violation::toString).toList()));
                 return;
             }
-            handler.handle(source, read.request(), payload);
+            handler.handle(source, read.request(), new Callers.Proof(record.value(), proofHeaders(record)), payload);
         } catch (RuntimeException e) {
             LOG.errorf(e, "request at %s could not be handled", source.coordinates());
             String detail = e.getClass().getSimpleName() + (e.getMessage() == null ? "" : ": " + e.getMessage());
@@ -54,5 +60,17 @@ public class ExportRequestConsumer {
             handler.handleInternalError(source, echo, detail);
             deadLetters.publish(record, echo.requestId(), ReasonCode.INTERNAL_ERROR.name(), detail);
         }
+    }
+
+    /** The headers that can prove who sent a record (the last of each name). */
+    private static Map<String, String> proofHeaders(ConsumerRecord<String, byte[]> record) {
+        Map<String, String> proof = new HashMap<>();
+        for (String name : List.of("authorization", Callers.CALLER_HEADER, Callers.SEAL_HEADER)) {
+            Header header = record.headers().lastHeader(name);
+            if (header != null && header.value() != null) {
+                proof.put(name, new String(header.value(), StandardCharsets.UTF_8));
+            }
+        }
+        return proof;
     }
 }

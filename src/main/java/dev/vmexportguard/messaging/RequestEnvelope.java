@@ -45,14 +45,12 @@ final class RequestEnvelope {
      * (nothing when it was not a readable JSON object).
      */
     record Read(RequestValidator.Result validation, List<Violation> violations) {
-        private static final ResultEvent.Subject NOTHING = new ResultEvent.Subject(null, null, null, null, null, null);
-
         ExportRequest request() {
             return validation == null ? null : validation.request();
         }
 
         ResultEvent.Subject echo() {
-            return validation == null ? NOTHING : validation.echo();
+            return validation == null ? ResultEvent.Subject.NONE : validation.echo();
         }
     }
 

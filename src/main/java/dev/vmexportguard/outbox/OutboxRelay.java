@@ -111,6 +111,7 @@ public class OutboxRelay {
             entry.imageDisplayName = event.image().displayName();
         }
         entry.replyTo = event.replyTo();
+        entry.caller = event.caller();
         entry.observed = event.observed() == null ? null : json.convertValue(event.observed(), MAP);
         entry.event = published;
         entry.source = row.source;

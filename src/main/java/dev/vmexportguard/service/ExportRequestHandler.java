@@ -3,14 +3,12 @@ package dev.vmexportguard.service;
 import dev.vmexportguard.audit.AuditEntry;
 import dev.vmexportguard.audit.AuditLog;
 import dev.vmexportguard.audit.RequestSource;
-import dev.vmexportguard.cluster.AccessReview;
 import dev.vmexportguard.cluster.ClusterAccessException;
 import dev.vmexportguard.cluster.ClusterReader;
-import dev.vmexportguard.config.GuardConfig;
 import dev.vmexportguard.decision.Decision;
-import dev.vmexportguard.decision.Evidence;
 import dev.vmexportguard.decision.ExportDecider;
 import dev.vmexportguard.decision.ExportRequest;
+import dev.vmexportguard.decision.Identity;
 import dev.vmexportguard.decision.Messages;
 import dev.vmexportguard.decision.ReasonCode;
 import dev.vmexportguard.decision.ResultEvent;
@@ -18,11 +16,11 @@ import dev.vmexportguard.decision.Violation;
 import dev.vmexportguard.export.ExportJob;
 import dev.vmexportguard.export.ExportJobs;
 import dev.vmexportguard.export.ExportLifecycle;
+import dev.vmexportguard.export.Rights;
 import dev.vmexportguard.outbox.EventOutbox;
 import io.quarkus.narayana.jta.QuarkusTransaction;
 import jakarta.enterprise.context.ApplicationScoped;
 import java.time.Clock;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 
@@ -35,19 +33,19 @@ import java.util.Optional;
 public class ExportRequestHandler {
 
     private final ClusterReader cluster;
-    private final AccessReview access;
-    private final GuardConfig.Authorization.Mode authorization;
+    private final Callers callers;
+    private final Rights rights;
     private final ExportJobs jobs;
     private final ExportLifecycle lifecycle;
     private final EventOutbox outbox;
     private final AuditLog audit;
     private final Clock clock;
 
-    public ExportRequestHandler(ClusterReader cluster, AccessReview access, GuardConfig config, ExportJobs jobs,
+    public ExportRequestHandler(ClusterReader cluster, Callers callers, Rights rights, ExportJobs jobs,
                                 ExportLifecycle lifecycle, EventOutbox outbox, AuditLog audit, Clock clock) {
         this.cluster = cluster;
-        this.access = access;
-        this.authorization = config.authorization().mode();
+        this.callers = callers;
+        this.rights = rights;
         this.jobs = jobs;
         this.lifecycle = lifecycle;
         this.outbox = outbox;
@@ -70,104 +68,99 @@ public class ExportRequestHandler {
                 refuse(echo, ReasonCode.INTERNAL_ERROR, Messages.internalError(detail), source));
     }
 
-    public void handle(RequestSource source, ExportRequest request, String payload) {
-        ResultEvent.Subject subject = ResultEvent.Subject.of(request);
+    /**
+     * Decides a valid request, sent by whoever {@code proof} proves: refused UNAUTHENTICATED without proof of the sender, FORBIDDEN
+     * when the caller may not act for the requester or the requester may not do what it asks; else checked against
+     * the cluster.
+     */
+    public void handle(RequestSource source, ExportRequest request, Callers.Proof proof, String payload) {
+        Callers.Caller caller;
+        try {
+            caller = callers.ofRecord(proof);
+        } catch (ClusterAccessException e) {
+            // who sent it cannot be known: fail closed
+            ResultEvent.Subject unproven = ResultEvent.Subject.of(request, null);
+            audit.append(received(source, unproven, payload));
+            inTransaction(() -> refuse(unproven, e.reasonCode(), e.refusalMessage(), source));
+            return;
+        }
+        ResultEvent.Subject subject = ResultEvent.Subject.of(request, caller.username());
         audit.append(received(source, subject, payload));
-
+        if (caller.refused()) {
+            inTransaction(() -> refuse(subject, ReasonCode.UNAUTHENTICATED, Messages.unauthenticated(caller.problem()),
+                    source));
+            return;
+        }
         Optional<ExportJob> known = jobs.find(request.requestId());
         if (known.isPresent()) {
-            answerAgain(source, request, known.get());
+            answerAgain(source, subject, request, known.get());
             return;
         }
         Decision decision;
-        Optional<AccessReview.Permission> denied;
+        Optional<String> denied;
+        Callers.Acting acting;
         try {
-            decision = ExportDecider.decide(request, cluster.read(request.namespace()), clock.instant());
-            denied = authorization == GuardConfig.Authorization.Mode.NONE ? Optional.empty()
-                    : access.firstDenied(request.requestedBy(), request.requestedByGroups(), permissions(request, decision));
+            // the caller's right to act for the requester comes first: before anything is read for the request
+            acting = callers.actingFor(caller, request);
+            denied = Optional.ofNullable(acting.forbidden());
+            decision = denied.isPresent() ? null
+                    : ExportDecider.decide(request, cluster.read(request.namespace()), clock.instant());
+            if (denied.isEmpty()) {
+                denied = rights.toExport(acting.requester(), request, decision);
+            }
         } catch (ClusterAccessException e) {
             inTransaction(() -> refuse(subject, e.reasonCode(), e.refusalMessage(), source));
             return;
         }
         if (denied.isPresent()) {
             // no evidence: the requester may not even see the volume
-            inTransaction(() -> refuse(subject, ReasonCode.FORBIDDEN,
-                    Messages.forbidden(request.requestedBy(), denied.get().toString()), source));
+            String message = denied.get();
+            inTransaction(() -> refuse(subject, ReasonCode.FORBIDDEN, message, source));
             return;
         }
         // an export of the volume running explains any other refusal (its image, its locked VM) best
         Optional<ExportJob> active = decision.volumeName() == null ? Optional.empty()
                 : jobs.activeOn(request.namespace(), decision.volumeName());
         if (active.isPresent()) {
-            refuseBusy(source, request, decision, active.get().requestId);
+            refuseBusy(source, subject, decision, active.get().requestId);
             return;
         }
         if (decision instanceof Decision.Rejected rejected) {
-            inTransaction(() -> outbox.add(ResultEvent.rejected(request, rejected, source.coordinates(), clock.instant()),
+            inTransaction(() -> outbox.add(ResultEvent.rejected(subject, rejected, source.coordinates(), clock.instant()),
                     source));
             return;
         }
         Decision.Approved approved = (Decision.Approved) decision;
         try {
-            inTransaction(() -> jobs.accept(job(request, approved, source)));
+            inTransaction(() -> jobs.accept(job(request, acting.requester(), caller, approved, source)));
         } catch (ExportJobs.VolumeBusyException e) {
             // another replica accepted one for the same volume a moment ago: the database refused this one
-            refuseBusy(source, request, decision, jobs.activeOn(request.namespace(), approved.volumeName())
+            refuseBusy(source, subject, decision, jobs.activeOn(request.namespace(), approved.volumeName())
                     .map(j -> j.requestId).orElse("(ended meanwhile)"));
             return;
         }
         lifecycle.wake();
     }
 
-    private void refuseBusy(RequestSource source, ExportRequest request, Decision decision, String runningRequest) {
-        inTransaction(() -> outbox.add(ResultEvent.rejected(request, new Decision.Rejected(
+    private void refuseBusy(RequestSource source, ResultEvent.Subject subject, Decision decision,
+                            String runningRequest) {
+        inTransaction(() -> outbox.add(ResultEvent.rejected(subject, new Decision.Rejected(
                 ReasonCode.EXPORT_IN_PROGRESS,
-                Messages.exportInProgress(request.namespace(), decision.volumeName(), runningRequest),
+                Messages.exportInProgress(subject.namespace(), decision.volumeName(), runningRequest),
                 decision.observed(), decision.vmName(), decision.volumeName()), source.coordinates(),
                 clock.instant()), source));
-    }
-
-    /**
-     * What the guard would do for the requester, as Kubernetes permissions: read the volume and create an image; stop
-     * and start its VMs, back them up, when the request asks for it. Before the volume is known, reading the VM.
-     */
-    static List<AccessReview.Permission> permissions(ExportRequest request, Decision decision) {
-        String ns = request.namespace();
-        List<AccessReview.Permission> needed = new ArrayList<>();
-        if (decision.volumeName() == null) {
-            if (request.vmName() != null) {
-                needed.add(new AccessReview.Permission("get", "kubevirt.io", "virtualmachines", null, ns, request.vmName()));
-            }
-            return needed;
-        }
-        needed.add(new AccessReview.Permission("get", "", "persistentvolumeclaims", null, ns, decision.volumeName()));
-        needed.add(new AccessReview.Permission("create", "harvesterhci.io", "virtualmachineimages", null, ns, null));
-        List<String> vms = decision.observed() == null ? List.of()
-                : decision.observed().vms().stream().map(Evidence.VmSeen::name).toList();
-        for (String vm : vms) {
-            if (request.onRunning() == ExportRequest.OnRunning.STOP) {
-                needed.add(new AccessReview.Permission("update", "subresources.kubevirt.io", "virtualmachines", "stop", ns, vm));
-            }
-            if (request.restartAfter()) {
-                needed.add(new AccessReview.Permission("update", "subresources.kubevirt.io", "virtualmachines", "start", ns, vm));
-            }
-        }
-        if (request.backupFirst()) {
-            needed.add(new AccessReview.Permission("create", "harvesterhci.io", "virtualmachinebackups", null, ns, null));
-        }
-        return needed;
     }
 
     /**
      * A request already accepted (a redelivery, or a producer's retry): no second export; its latest event is
      * published again, unchanged. The same requestId for another volume is refused.
      */
-    private void answerAgain(RequestSource source, ExportRequest request, ExportJob job) {
+    private void answerAgain(RequestSource source, ResultEvent.Subject subject, ExportRequest request, ExportJob job) {
         boolean sameExport = request.namespace().equals(job.namespace)
                 && (request.volumeName() == null || request.volumeName().equals(job.volumeName))
                 && (request.vmName() == null || request.vmName().equals(job.vmName));
         if (!sameExport) {
-            inTransaction(() -> refuse(ResultEvent.Subject.of(request), ReasonCode.REQUEST_ID_CONFLICT,
+            inTransaction(() -> refuse(subject, ReasonCode.REQUEST_ID_CONFLICT,
                     Messages.requestIdConflict(request.requestId(), "volume " + job.namespace + "/" + job.volumeName),
                     source));
             return;
@@ -181,10 +174,12 @@ public class ExportRequestHandler {
         outbox.add(ResultEvent.refusal(reason, message, source.coordinates()).build(subject, clock.instant()), source);
     }
 
-    private ExportJob job(ExportRequest request, Decision.Approved approved, RequestSource source) {
-        // the display name is fixed now: a queued export checked again later keeps it
-        return ExportJob.accepted(request.resolved(approved.volumeName(), approved.plan().displayName()),
-                approved.vmName(), source, clock.instant());
+    private ExportJob job(ExportRequest request, Identity requester, Callers.Caller caller,
+                          Decision.Approved approved, RequestSource source) {
+        // the display name is fixed now: a queued export checked again later keeps it; the requester's groups too,
+        // for the rights checked again when it gets its slot
+        return ExportJob.accepted(request.resolved(approved.volumeName(), approved.plan().displayName())
+                        .actingFor(requester), approved.vmName(), caller.username(), source, clock.instant());
     }
 
     private static void inTransaction(Runnable work) {
@@ -200,6 +195,7 @@ public class ExportRequestHandler {
         entry.vmName = subject.vmName();
         entry.volumeName = subject.volumeName();
         entry.replyTo = subject.replyTo();
+        entry.caller = subject.caller();
         entry.payload = payload;
         entry.source = source;
         entry.occurredAt = clock.instant();

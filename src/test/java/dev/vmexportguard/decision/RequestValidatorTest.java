@@ -404,7 +404,9 @@ class RequestValidatorTest {
                 Arguments.of("backupFirst", "yes", "must be a boolean"),
                 Arguments.of("requestedByGroups", "ops", "must be an array"),
                 Arguments.of("requestedByGroups", List.of("ops", 7), "must be an array"),
-                Arguments.of("requestedByGroups", java.util.Collections.nCopies(33, "g"), "at most 32"));
+                Arguments.of("requestedByGroups", java.util.Collections.nCopies(33, "g"), "at most 32"),
+                Arguments.of("requestedByGroups", List.of("ops", "system:masters"), "must not name system: groups"),
+                Arguments.of("requestedByGroups", List.of("system:authenticated"), "(system:authenticated)"));
     }
 
     @Test

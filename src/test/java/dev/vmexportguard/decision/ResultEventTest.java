@@ -61,9 +61,9 @@ class ResultEventTest {
     void rejectedEventIsIdentifiedByTheSourceRecord() {
         ExportRequest request = request("req-1");
 
-        ResultEvent first = ResultEvent.rejected(request, rejection(), "requests-0@17", T1);
-        ResultEvent replay = ResultEvent.rejected(request, rejection(), "requests-0@17", T2);
-        ResultEvent resent = ResultEvent.rejected(request, rejection(), "requests-0@18", T1);
+        ResultEvent first = ResultEvent.rejected(ResultEvent.Subject.of(request, null), rejection(), "requests-0@17", T1);
+        ResultEvent replay = ResultEvent.rejected(ResultEvent.Subject.of(request, null), rejection(), "requests-0@17", T2);
+        ResultEvent resent = ResultEvent.rejected(ResultEvent.Subject.of(request, null), rejection(), "requests-0@18", T1);
 
         assertThat(first.eventId()).isEqualTo(ResultEvent.eventId("req-1", EventType.REJECTED, "requests-0@17"))
                 .isEqualTo(replay.eventId())
@@ -72,7 +72,7 @@ class ResultEventTest {
 
     @Test
     void rejectedEventCarriesTheDecision() {
-        ResultEvent e = ResultEvent.rejected(request("req-1"), rejection(), "requests-0@17", T1);
+        ResultEvent e = ResultEvent.rejected(ResultEvent.Subject.of(request("req-1"), null), rejection(), "requests-0@17", T1);
 
         assertThat(e.type()).isEqualTo(EventType.REJECTED);
         assertThat(e.reason()).isEqualTo(ReasonCode.VM_RUNNING);
@@ -96,7 +96,7 @@ class ResultEventTest {
 
     @Test
     void refusalWithoutRequestIdIsIdentifiedByTheSourceRecord() {
-        ResultEvent.Subject unknown = new ResultEvent.Subject(null, null, null, null, null, null);
+        ResultEvent.Subject unknown = ResultEvent.Subject.NONE;
         ResultEvent a = ResultEvent.refusal(ReasonCode.INVALID_REQUEST, "Refused: not valid", "requests-0@1")
                 .build(unknown, T1);
         ResultEvent b = ResultEvent.refusal(ReasonCode.INVALID_REQUEST, "Refused: not valid", "requests-0@1")
@@ -112,21 +112,22 @@ class ResultEventTest {
     @Test
     void refusedMatchesRejectedForTheSameRecord() {
         ResultEvent refused = ResultEvent.refusal(ReasonCode.CLUSTER_UNAVAILABLE, "Refused", "requests-0@17")
-                .build(new ResultEvent.Subject("req-1", "team-a", "vm1", null, "alice", null), T1);
+                .build(new ResultEvent.Subject("req-1", "team-a", "vm1", null, "alice", null, null), T1);
 
         assertThat(refused.eventId())
-                .isEqualTo(ResultEvent.rejected(request("req-1"), rejection(), "requests-0@17", T2).eventId());
+                .isEqualTo(ResultEvent.rejected(ResultEvent.Subject.of(request("req-1"), null), rejection(), "requests-0@17", T2).eventId());
     }
 
     @Test
     void builderCarriesEveryPartAndTheSubject() {
         ResultEvent.ImageRef image = ResultEvent.ImageRef.of("team-a", "vmexport-1", "vm1-root");
         ResultEvent e = ResultEvent.of(EventType.QUEUED, "queued").message("Queued").observed(EVIDENCE).image(image)
-                .queuePosition(3).build(ResultEvent.Subject.of(request("req-1")), T1);
+                .queuePosition(3).build(ResultEvent.Subject.of(request("req-1"), "chatops-bot"), T1);
 
         assertThat(e.eventId()).isEqualTo(ResultEvent.eventId("req-1", EventType.QUEUED, "queued"));
         assertThat(List.of(e.requestId(), e.namespace(), e.vmName(), e.volumeName(), e.requestedBy(), e.replyTo()))
                 .containsExactly("req-1", "team-a", "vm1", "vm1-disk-0", "alice", "chat:#ops");
+        assertThat(e.caller()).isEqualTo("chatops-bot");
         assertThat(e.reason()).isNull();
         assertThat(e.message()).isEqualTo("Queued");
         assertThat(e.observed()).isSameAs(EVIDENCE);
@@ -137,9 +138,9 @@ class ResultEventTest {
 
     @Test
     void subjectFallsBackToTheRecordsRequestIdOnlyWhenItHasNone() {
-        ResultEvent.Subject none = new ResultEvent.Subject(null, "team-a", null, null, "alice", null);
+        ResultEvent.Subject none = new ResultEvent.Subject(null, "team-a", null, null, "alice", null, null);
 
         assertThat(none.withRequestIdOr("kafka:t:0:1").requestId()).isEqualTo("kafka:t:0:1");
-        assertThat(ResultEvent.Subject.of(request("req-1")).withRequestIdOr("kafka:t:0:1").requestId()).isEqualTo("req-1");
+        assertThat(ResultEvent.Subject.of(request("req-1"), "chatops-bot").withRequestIdOr("kafka:t:0:1").requestId()).isEqualTo("req-1");
     }
 }

@@ -4,6 +4,7 @@ import static io.restassured.RestAssured.given;
 import static org.awaitility.Awaitility.await;
 
 import io.restassured.response.ValidatableResponse;
+import io.restassured.specification.RequestSpecification;
 import java.time.Duration;
 
 /**
@@ -17,9 +18,14 @@ public final class AuditApi {
     /** {@code GET /api/exports/{requestId}} once its history has at least {@code rows} rows. */
     public static ValidatableResponse export(String requestId, int rows) {
         await().atMost(Duration.ofSeconds(30)).until(() -> {
-            var response = given().get("/api/exports/{id}", requestId);
+            var response = asOperator().get("/api/exports/{id}", requestId);
             return response.statusCode() == 200 && response.jsonPath().getList("history").size() >= rows;
         });
-        return given().get("/api/exports/{id}", requestId).then().statusCode(200);
+        return asOperator().get("/api/exports/{id}", requestId).then().statusCode(200);
+    }
+
+    /** A request as the operator, who may read every namespace's audit. */
+    public static RequestSpecification asOperator() {
+        return given().header("Authorization", "Bearer " + ScriptedAuthenticator.OPERATOR_TOKEN);
     }
 }

@@ -12,6 +12,10 @@ import io.quarkus.test.kubernetes.client.WithKubernetesTestServer;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
+import io.restassured.RestAssured;
+import io.restassured.builder.RequestSpecBuilder;
+import io.restassured.config.HeaderConfig;
+import io.restassured.config.RestAssuredConfig;
 import org.junit.jupiter.api.BeforeEach;
 
 /**
@@ -46,6 +50,12 @@ public abstract class GuardIntegrationTest {
         simulator = new HarvesterSimulator(server.getClient());
         topics = GuardTopics.get();
         ns = HarvesterCluster.freshNamespace();
+        // the API is asked as an operator who may read every namespace's audit, unless a test says otherwise
+        RestAssured.requestSpecification = new RequestSpecBuilder()
+                .addHeader("Authorization", "Bearer " + ScriptedAuthenticator.OPERATOR_TOKEN).build();
+        // a test that sends its own token replaces the operator's, it does not add a second one
+        RestAssured.config = RestAssuredConfig.config().headerConfig(HeaderConfig.headerConfig()
+                .overwriteHeadersWithName("Authorization"));
     }
 
     /** A bound volume {@code disk} and the VM {@code vm}, in the printableStatus, whose one disk it is. */

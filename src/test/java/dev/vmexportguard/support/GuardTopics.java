@@ -98,9 +98,20 @@ public final class GuardTopics implements AutoCloseable {
         return send(key, value == null ? null : value.getBytes(StandardCharsets.UTF_8), Map.of());
     }
 
+    /**
+     * Sends a record as the chat-ops bot does: with its token in an {@code authorization} header, unless
+     * {@code headers} names that header (a null value: no such header).
+     */
     public RecordMetadata send(String key, byte[] value, Map<String, String> headers) {
         ProducerRecord<String, byte[]> record = new ProducerRecord<>(REQUESTS, key, value);
-        headers.forEach((k, v) -> record.headers().add(k, v.getBytes(StandardCharsets.UTF_8)));
+        Map<String, String> all = new java.util.LinkedHashMap<>();
+        all.put("authorization", "Bearer " + ScriptedAuthenticator.BOT_TOKEN);
+        all.putAll(headers);
+        all.forEach((k, v) -> {
+            if (v != null) {
+                record.headers().add(k, v.getBytes(StandardCharsets.UTF_8));
+            }
+        });
         try {
             return producer.send(record).get(30, TimeUnit.SECONDS);
         } catch (InterruptedException | ExecutionException | TimeoutException e) {
@@ -142,6 +153,14 @@ public final class GuardTopics implements AutoCloseable {
 
     public List<ConsumerRecord<String, byte[]>> deadLetters() {
         return seen.stream().filter(r -> r.topic().equals(DEAD_LETTER)).toList();
+    }
+
+    /** The dead-letter copy of the request record at {@code offset}, once it is there. */
+    public ConsumerRecord<String, byte[]> awaitDeadLetter(long offset) {
+        await().atMost(Duration.ofSeconds(60)).until(() -> deadLetters().stream()
+                .anyMatch(r -> String.valueOf(offset).equals(headers(r).get("dead-letter-offset"))));
+        return deadLetters().stream().filter(r -> String.valueOf(offset).equals(headers(r).get("dead-letter-offset")))
+                .findFirst().orElseThrow();
     }
 
     public static Map<String, String> headers(ConsumerRecord<String, byte[]> record) {

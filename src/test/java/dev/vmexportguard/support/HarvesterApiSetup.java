@@ -7,7 +7,8 @@ import java.util.function.Consumer;
 /**
  * Makes the CRUD test API server serve KubeVirt's and Harvester's resources as the real API does: VMs and VMIs
  * with a status subresource, VirtualMachineImages and -Backups without one (Harvester stores their status as
- * written); and answers SubjectAccessReviews as {@link ScriptedAuthorizer} says.
+ * written); and answers SubjectAccessReviews as {@link ScriptedAuthorizer} says, TokenReviews as
+ * {@link ScriptedAuthenticator} does.
  */
 public class HarvesterApiSetup implements Consumer<KubernetesServer> {
     @Override
@@ -22,6 +23,8 @@ public class HarvesterApiSetup implements Consumer<KubernetesServer> {
                 "virtualmachinebackups", false));
         server.expect().post().withPath("/apis/authorization.k8s.io/v1/subjectaccessreviews")
                 .andReply(201, ScriptedAuthorizer::answer).always();
+        server.expect().post().withPath("/apis/authentication.k8s.io/v1/tokenreviews")
+                .andReply(201, ScriptedAuthenticator::answer).always();
         server.expect().get().withPath("/version")
                 .andReturn(200, "{\"major\":\"1\",\"minor\":\"33\",\"gitVersion\":\"v1.33.3+rke2r1\"}")
                 .always();

@@ -16,6 +16,8 @@ public final class ScriptedAuthorizer {
     public static final String ADMIN_GROUP = "harvester-admins";
     private static final ObjectMapper JSON = new ObjectMapper();
     private static final Set<String> DENIED = ConcurrentHashMap.newKeySet();
+    /** Rules that also look at the namespace and name: a review matching one is denied. */
+    private static final List<java.util.function.Predicate<JsonNode>> RULES = new CopyOnWriteArrayList<>();
     private static final List<JsonNode> ASKED = new CopyOnWriteArrayList<>();
 
     private ScriptedAuthorizer() {
@@ -24,6 +26,25 @@ public final class ScriptedAuthorizer {
     /** {@code subresource} may be null. */
     public static void deny(String user, String verb, String resource, String subresource) {
         DENIED.add(key(user, verb, resource, subresource));
+    }
+
+    /** Denies {@code user} {@code verb} on {@code resource}/{@code subresource} named {@code name} only. */
+    public static void denyOn(String user, String verb, String resource, String subresource, String name) {
+        RULES.add(review -> user.equals(review.path("spec").path("user").asText())
+                && attributes(review).equals(List.of(verb, resource, subresource == null ? "" : subresource))
+                && name.equals(review.path("spec").path("resourceAttributes").path("name").asText()));
+    }
+
+    /** Denies {@code user} {@code verb} on {@code resource} anywhere but in {@code namespace} (also cluster-wide). */
+    public static void denyOutside(String user, String verb, String resource, String namespace) {
+        RULES.add(review -> user.equals(review.path("spec").path("user").asText())
+                && attributes(review).equals(List.of(verb, resource, ""))
+                && !namespace.equals(review.path("spec").path("resourceAttributes").path("namespace").asText()));
+    }
+
+    private static List<String> attributes(JsonNode review) {
+        JsonNode a = review.path("spec").path("resourceAttributes");
+        return List.of(a.path("verb").asText(), a.path("resource").asText(), a.path("subresource").asText(""));
     }
 
     public static List<JsonNode> asked(String user) {
@@ -40,7 +61,7 @@ public final class ScriptedAuthorizer {
             for (JsonNode group : spec.path("groups")) {
                 admin |= ADMIN_GROUP.equals(group.asText());
             }
-            boolean denied = !admin && DENIED.contains(key(spec.path("user").asText(), attributes.path("verb").asText(),
+            boolean denied = !admin && RULES.stream().anyMatch(rule -> rule.test(review)) || !admin && DENIED.contains(key(spec.path("user").asText(), attributes.path("verb").asText(),
                     attributes.path("resource").asText(),
                     attributes.path("subresource").isMissingNode() || attributes.path("subresource").isNull()
                             ? null : attributes.path("subresource").asText()));
