@@ -71,7 +71,8 @@ public final class GuardProcess implements AutoCloseable {
     }
 
     public String get(String path) throws IOException, InterruptedException {
-        HttpResponse<String> response = HTTP.send(HttpRequest.newBuilder(uri(path)).build(),
+        HttpResponse<String> response = HTTP.send(HttpRequest.newBuilder(uri(path))
+                        .header("Authorization", "Bearer " + ScriptedAuthenticator.OPERATOR_TOKEN).build(),
                 HttpResponse.BodyHandlers.ofString());
         if (response.statusCode() != 200) {
             throw new IllegalStateException("GET " + path + " answered " + response.statusCode());
