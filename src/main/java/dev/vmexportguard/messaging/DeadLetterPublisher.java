@@ -30,6 +30,13 @@ public class DeadLetterPublisher {
         this.deadLetters = deadLetters;
     }
 
+    /** The broker did not take the copy; the record it copies is not done. */
+    public static class NotPublished extends RuntimeException {
+        NotPublished(Throwable cause) {
+            super("the dead-letter copy was not published: " + cause.getMessage(), cause);
+        }
+    }
+
     public void publish(ConsumerRecord<String, byte[]> record, String requestId, String reasonCode, String reason) {
         RecordHeaders headers = new RecordHeaders();
         for (Header header : record.headers()) {
@@ -48,7 +55,11 @@ public class DeadLetterPublisher {
                 .withHeaders(headers)
                 .build();
         byte[] value = record.value() == null ? new byte[0] : record.value();
-        deadLetters.sendMessageAndAwait(Message.of(value).addMetadata(metadata));
+        try {
+            deadLetters.sendMessageAndAwait(Message.of(value).addMetadata(metadata));
+        } catch (RuntimeException e) {
+            throw new NotPublished(e);
+        }
     }
 
     private static void header(RecordHeaders headers, String key, String value) {

@@ -1,5 +1,6 @@
 package dev.vmexportguard.messaging;
 
+import dev.vmexportguard.audit.DatabaseOutage;
 import dev.vmexportguard.audit.RequestSource;
 import dev.vmexportguard.config.GuardConfig;
 import dev.vmexportguard.decision.ReasonCode;
@@ -10,6 +11,7 @@ import dev.vmexportguard.service.ExportRequestHandler;
 import io.smallrye.common.annotation.Blocking;
 import jakarta.enterprise.context.ApplicationScoped;
 import java.nio.charset.StandardCharsets;
+import java.time.Duration;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -21,18 +23,25 @@ import org.jboss.logging.Logger;
 /**
  * Reads export requests from Kafka, one at a time in order. Every record gets an answer: a request that cannot be
  * read or is not valid is answered with INVALID_REQUEST and copied to the dead-letter topic, and the consumer goes
- * on; the record is acknowledged once its decision (or its answer) is recorded.
+ * on; the record is acknowledged once its decision (or its answer) is recorded. A database that does not answer is
+ * waited for, never a reason to acknowledge or dead-letter a record.
  */
 @ApplicationScoped
 public class ExportRequestConsumer {
     private static final Logger LOG = Logger.getLogger(ExportRequestConsumer.class);
 
+    private static final Duration FIRST_PAUSE = Duration.ofMillis(200);
+    private static final Duration LONGEST_PAUSE = Duration.ofSeconds(5);
+
     private final ExportRequestHandler handler;
+    private final RequestConsumerHealth health;
     private final DeadLetterPublisher deadLetters;
     private final int maxBytes;
 
-    public ExportRequestConsumer(ExportRequestHandler handler, DeadLetterPublisher deadLetters, GuardConfig config) {
+    public ExportRequestConsumer(ExportRequestHandler handler, RequestConsumerHealth health,
+                                 DeadLetterPublisher deadLetters, GuardConfig config) {
         this.handler = handler;
+        this.health = health;
         this.deadLetters = deadLetters;
         this.maxBytes = config.request().maxBytes();
     }
@@ -45,20 +54,65 @@ public class ExportRequestConsumer {
         String payload = RequestEnvelope.payloadText(record.value());
         // a record without a usable requestId is answered under its Kafka coordinates
         ResultEvent.Subject echo = read.echo().withRequestIdOr(source.fallbackRequestId());
-        try {
-            if (read.request() == null) {
-                handler.handleInvalid(source, echo, read.violations(), payload);
-                deadLetters.publish(record, echo.requestId(), ReasonCode.INVALID_REQUEST.name(),
-                        String.join("; ", read.violations().stream().map(Violation::toString).toList()));
-                return;
+        if (read.request() == null) {
+            untilServed(source, () -> handler.handleInvalid(source, echo, read.violations(), payload));
+            untilServed(source, () -> deadLetters.publish(record, echo.requestId(), ReasonCode.INVALID_REQUEST.name(),
+                    String.join("; ", read.violations().stream().map(Violation::toString).toList())));
+            return;
+        }
+        String failure = untilServed(source, () -> {
+            try {
+                handler.handle(source, read.request(), new Callers.Proof(record.value(), proofHeaders(record)), payload);
+                return null;
+            } catch (RuntimeException e) {
+                if (DatabaseOutage.isCause(e)) {
+                    throw e;
+                }
+                LOG.errorf(e, "request at %s could not be handled", source.coordinates());
+                return e.getClass().getSimpleName() + (e.getMessage() == null ? "" : ": " + e.getMessage());
             }
-            handler.handle(source, read.request(), new Callers.Proof(record.value(), proofHeaders(record)), payload);
-        } catch (RuntimeException e) {
-            LOG.errorf(e, "request at %s could not be handled", source.coordinates());
-            String detail = e.getClass().getSimpleName() + (e.getMessage() == null ? "" : ": " + e.getMessage());
-            // an exception here is left to the channel's failure strategy, which dead-letters the record too
-            handler.handleInternalError(source, echo, detail);
-            deadLetters.publish(record, echo.requestId(), ReasonCode.INTERNAL_ERROR.name(), detail);
+        });
+        if (failure != null) {
+            untilServed(source, () -> handler.handleInternalError(source, echo, failure));
+            untilServed(source, () -> deadLetters.publish(record, echo.requestId(), ReasonCode.INTERNAL_ERROR.name(),
+                    failure));
+        }
+    }
+
+    private void untilServed(RequestSource source, Runnable step) {
+        untilServed(source, () -> {
+            step.run();
+            return null;
+        });
+    }
+
+    /**
+     * Runs a step of serving a record until it is done: while the database does not answer (or the broker, for the
+     * dead-letter copy), the record is neither acknowledged nor dead-lettered; the consumer waits, with growing
+     * pauses, and goes on where it was once it answers. Readiness says so meanwhile.
+     */
+    private <T> T untilServed(RequestSource source, java.util.function.Supplier<T> step) {
+        Duration pause = FIRST_PAUSE;
+        while (true) {
+            try {
+                T result = step.get();
+                health.serving();
+                return result;
+            } catch (RuntimeException e) {
+                if (!DatabaseOutage.isCause(e) && !(e instanceof DeadLetterPublisher.NotPublished)) {
+                    throw e;
+                }
+                String cause = e.getClass().getSimpleName() + ": " + e.getMessage();
+                health.waitingFor(source.coordinates(), cause);
+                LOG.warnf("request at %s waits: %s; trying again in %d ms", source.coordinates(), cause, pause.toMillis());
+                try {
+                    Thread.sleep(pause.toMillis());
+                } catch (InterruptedException interrupted) {
+                    Thread.currentThread().interrupt();
+                    throw new IllegalStateException("stopped while waiting to serve " + source.coordinates(), interrupted);
+                }
+                pause = pause.multipliedBy(2).compareTo(LONGEST_PAUSE) > 0 ? LONGEST_PAUSE : pause.multipliedBy(2);
+            }
         }
     }
 
