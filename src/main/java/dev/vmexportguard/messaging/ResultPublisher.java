@@ -35,11 +35,18 @@ public class ResultPublisher implements ResultChannel {
     @Override
     public String publish(ResultEvent event) {
         String value;
+        Message<String> message;
         try {
             value = json.writeValueAsString(event);
-        } catch (JsonProcessingException e) {
-            throw new IllegalStateException("result event not serializable", e);
+            message = record(event, value);
+        } catch (JsonProcessingException | RuntimeException e) {
+            throw new Unpublishable("result event " + event.eventId() + " cannot be written as a record: " + e, e);
         }
+        results.sendMessageAndAwait(message);
+        return value;
+    }
+
+    private Message<String> record(ResultEvent event, String value) {
         RecordHeaders headers = new RecordHeaders();
         header(headers, "ce_specversion", "1.0");
         header(headers, "ce_id", event.eventId());
@@ -52,8 +59,7 @@ public class ResultPublisher implements ResultChannel {
                 .withKey(event.requestId())
                 .withHeaders(headers)
                 .build();
-        results.sendMessageAndAwait(Message.of(value).addMetadata(metadata));
-        return value;
+        return Message.of(value).addMetadata(metadata);
     }
 
     /** {@code namespace/vmName}; {@code namespace/volumeName} when no VM is known. */

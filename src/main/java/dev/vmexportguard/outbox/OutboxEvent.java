@@ -33,4 +33,16 @@ public class OutboxEvent {
     /** The Kafka record of the request. */
     @Embedded
     public RequestSource source;
+
+    /** The event exactly as published, once it is; then it is audited and removed. */
+    public String published;
+
+    /** Failed attempts to publish or audit it; after a few the row is set aside ({@code parkedAt}). */
+    public int attempts;
+
+    @Column(name = "last_error")
+    public String lastError;
+
+    @Column(name = "parked_at")
+    public java.time.Instant parkedAt;
 }

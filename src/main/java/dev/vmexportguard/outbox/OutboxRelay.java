@@ -4,9 +4,11 @@ import com.fasterxml.jackson.core.type.TypeReference;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.vmexportguard.audit.AuditEntry;
 import dev.vmexportguard.audit.AuditLog;
+import dev.vmexportguard.audit.DatabaseOutage;
 import dev.vmexportguard.cluster.KubernetesEventRecorder;
 import dev.vmexportguard.concurrent.SerialWorker;
 import dev.vmexportguard.decision.ResultEvent;
+import io.agroal.api.AgroalDataSource;
 import io.quarkus.narayana.jta.QuarkusTransaction;
 import io.quarkus.runtime.ShutdownEvent;
 import io.quarkus.runtime.StartupEvent;
@@ -14,14 +16,16 @@ import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.enterprise.event.Observes;
 import jakarta.persistence.EntityManager;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.List;
 import java.util.Map;
 import org.jboss.logging.Logger;
 
 /**
  * Publishes pending outbox events in order, then audits, records as a Kubernetes Event and removes each. Runs
- * every second (events left by a crash, or added by other replicas) and whenever an event is added here. After a
- * crash an event may be published again: with the same eventId, and audited once more as published.
+ * every second (events left by a crash, or added by other replicas) and whenever an event is added here, on the
+ * replica holding the relay's advisory lock. After a crash an event may be published again: with the same eventId,
+ * and audited once more as published. One row that cannot be published or audited never holds the others back.
  */
 @ApplicationScoped
 public class OutboxRelay {
@@ -31,17 +35,23 @@ public class OutboxRelay {
     /** Only one relay at a time across replicas, so events keep their order. */
     private static final long RELAY_LOCK = 0x76656730L;
     private static final int BATCH = 100;
+    static final int MAX_ATTEMPTS = 5;
 
     private final EntityManager em;
     private final ResultChannel channel;
     private final AuditLog audit;
     private final KubernetesEventRecorder kubernetesEvents;
     private final ObjectMapper json;
+    private final AdvisoryLock lock;
+    private final OutboxHealth health;
     private final SerialWorker worker = new SerialWorker("event-relay");
     private final Runnable wake = worker.trigger("publishing result events", this::relay);
 
     public OutboxRelay(EntityManager em, ResultChannel channel, AuditLog audit,
-                       KubernetesEventRecorder kubernetesEvents, ObjectMapper json) {
+                       KubernetesEventRecorder kubernetesEvents, ObjectMapper json, AgroalDataSource dataSource,
+                       OutboxHealth health) {
+        this.health = health;
+        this.lock = new AdvisoryLock(dataSource, RELAY_LOCK, "publishes result events");
         this.em = em;
         this.channel = channel;
         this.audit = audit;
@@ -61,6 +71,7 @@ public class OutboxRelay {
         } catch (RuntimeException e) {
             LOG.warnf(e, "result events still pending at shutdown are published by the next start");
         }
+        lock.release();
     }
 
     /** Publishes pending events soon. */
@@ -69,29 +80,69 @@ public class OutboxRelay {
     }
 
     private void relay() {
-        while (relayBatch() == BATCH) {
-            // more are waiting
+        try {
+            if (lock.hold()) {
+                while (relayBatch() == BATCH) {
+                    // more are waiting
+                }
+            }
+        } finally {
+            health.refresh();
         }
     }
 
-    /** Publishes up to one batch in order; returns how many were published. */
+    /**
+     * Publishes up to one batch in order, then audits and removes each row; returns how many rows it looked at. No
+     * transaction is open while the broker is waited for. A row whose step fails is tried again on the next round,
+     * and set aside after {@value #MAX_ATTEMPTS} attempts; a database or broker that does not answer ends the round
+     * (the rows wait, no attempt is counted).
+     */
     int relayBatch() {
-        return QuarkusTransaction.requiringNew().timeout(120).call(() -> {
-            Object locked = em.createNativeQuery("select pg_try_advisory_xact_lock(?1)")
-                    .setParameter(1, RELAY_LOCK).getSingleResult();
-            if (!Boolean.TRUE.equals(locked)) {
-                return 0;
+        List<OutboxEvent> pending = QuarkusTransaction.requiringNew().call(() -> em.createQuery(
+                        "select o from OutboxEvent o where o.parkedAt is null order by o.id", OutboxEvent.class)
+                .setMaxResults(BATCH).getResultList());
+        for (OutboxEvent row : pending) {
+            try {
+                if (row.published == null) {
+                    String published = channel.publish(row.event);
+                    QuarkusTransaction.requiringNew().run(() -> em.createQuery(
+                                    "update OutboxEvent o set o.published = ?1 where o.id = ?2")
+                            .setParameter(1, published).setParameter(2, row.id).executeUpdate());
+                    row.published = published;
+                }
+                QuarkusTransaction.requiringNew().run(() -> {
+                    audit.append(auditEntry(row.event, row.published, row));
+                    em.createQuery("delete from OutboxEvent o where o.id = ?1").setParameter(1, row.id).executeUpdate();
+                });
+            } catch (RuntimeException e) {
+                if (!(e instanceof ResultChannel.Unpublishable) && (row.published == null || DatabaseOutage.isCause(e))) {
+                    // the broker or the database does not answer: nothing is wrong with the row
+                    LOG.warnf("publishing result events paused: %s", e.getMessage());
+                    return 0;
+                }
+                failed(row, e);
+                continue;
             }
-            List<OutboxEvent> pending = em.createQuery("select o from OutboxEvent o order by o.id", OutboxEvent.class)
-                    .setMaxResults(BATCH).getResultList();
-            for (OutboxEvent row : pending) {
-                String published = channel.publish(row.event);
-                audit.append(auditEntry(row.event, published, row));
-                kubernetesEvents.record(row.event);
-                em.remove(row);
-            }
-            return pending.size();
-        });
+            kubernetesEvents.record(row.event);
+        }
+        return pending.size();
+    }
+
+    private void failed(OutboxEvent row, RuntimeException e) {
+        int attempts = row.attempts + 1;
+        boolean parked = attempts >= MAX_ATTEMPTS;
+        String error = e.getClass().getSimpleName() + ": " + e.getMessage();
+        QuarkusTransaction.requiringNew().run(() -> em.createQuery("update OutboxEvent o set o.attempts = ?1,"
+                        + " o.lastError = ?2, o.parkedAt = ?3 where o.id = ?4")
+                .setParameter(1, attempts).setParameter(2, error.length() > 2000 ? error.substring(0, 2000) : error)
+                .setParameter(3, parked ? Instant.now() : null).setParameter(4, row.id).executeUpdate());
+        if (parked) {
+            LOG.errorf("outbox row %d (event %s of request %s) set aside after %d attempts: %s", row.id, row.eventId,
+                    row.requestId, attempts, error);
+        } else {
+            LOG.warnf("outbox row %d (event %s) failed, attempt %d of %d: %s", row.id, row.eventId, attempts,
+                    MAX_ATTEMPTS, error);
+        }
     }
 
     private AuditEntry auditEntry(ResultEvent event, String published, OutboxEvent row) {
