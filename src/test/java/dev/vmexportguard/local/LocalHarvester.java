@@ -1,5 +1,6 @@
 package dev.vmexportguard.local;
 
+import dev.vmexportguard.decision.Authority;
 import dev.vmexportguard.support.GuardProcess;
 import dev.vmexportguard.support.HarvesterApiSetup;
 import dev.vmexportguard.support.HarvesterCluster;
@@ -7,6 +8,8 @@ import dev.vmexportguard.support.HarvesterSimulator;
 import dev.vmexportguard.support.HarvesterSimulator.Power;
 import dev.vmexportguard.support.KafkaBrokerResource;
 import dev.vmexportguard.support.PostgresResource;
+import dev.vmexportguard.support.ScriptedAuthenticator;
+import dev.vmexportguard.support.ScriptedAuthorizer;
 import io.quarkus.test.kubernetes.client.KubernetesServer;
 import java.io.BufferedReader;
 import java.io.InputStreamReader;
@@ -36,11 +39,17 @@ import org.apache.kafka.common.serialization.StringSerializer;
  * cluster (an API server seeded with demo VMs, and controllers that stop and start VMs and copy images), then the
  * built guard itself as a child process. A part the user configures is used instead of its stand-in:
  * {@code KAFKA_BOOTSTRAP_SERVERS}, {@code QUARKUS_DATASOURCE_JDBC_URL} (with _USERNAME, _PASSWORD), and
- * {@code KUBERNETES_MASTER} or {@code KUBECONFIG}. Lines typed on standard input are sent to the request topic.
- * Ctrl-C (or SIGTERM) stops everything it started.
+ * {@code KUBERNETES_MASTER} or {@code KUBECONFIG}. The simulated cluster accepts only the demo users' tokens it makes
+ * and prints ({@link DemoUsers}). Lines typed on standard input are sent to the request topic, with the operator's
+ * token. Ctrl-C (or SIGTERM) stops everything it started.
  */
 public final class LocalHarvester {
     static final String NS = "demo";
+    /** The demo's people are named {@code someone@demo}: the chat-ops bot may act for them. */
+    static final String PEOPLE = "@demo";
+    static final String OPERATOR = "operator" + PEOPLE;
+    static final String AUDITOR = "auditor" + PEOPLE;
+    static final String BOT = "system:serviceaccount:" + NS + ":chatops-bot";
     private static final Deque<AutoCloseable> STARTED = new ArrayDeque<>();
 
     private LocalHarvester() {
@@ -71,11 +80,13 @@ public final class LocalHarvester {
         }
 
         String apiServer;
+        DemoUsers users = null;
         if (env.get("KUBERNETES_MASTER") == null && env.get("KUBECONFIG") == null) {
             KubernetesServer api = new KubernetesServer(false, true, InetAddress.getLoopbackAddress(), 0, List.of());
             api.before();
             STARTED.push(api::after);
             new HarvesterApiSetup().accept(api);
+            users = DemoUsers.create();
             simulate(api);
             apiServer = api.getClient().getMasterUrl().toString();
             guard.put("KUBERNETES_MASTER", apiServer);
@@ -86,6 +97,10 @@ public final class LocalHarvester {
             apiServer = env.getOrDefault("KUBERNETES_MASTER", "from " + env.get("KUBECONFIG"));
         }
 
+        // local mode shows the API: its OpenAPI document and Swagger UI, off by default
+        guard.put("QUARKUS_SMALLRYE_OPENAPI_ENABLED", "true");
+        guard.put("QUARKUS_SWAGGER_UI_ENABLED", "true");
+
         int port = Integer.parseInt(env.getOrDefault("GUARD_HTTP_PORT", "8080"));
         GuardProcess process = GuardProcess.start("local", guard, port);
         STARTED.push(() -> {
@@ -94,9 +109,45 @@ public final class LocalHarvester {
             }
         });
         process.awaitReady(Duration.ofSeconds(90));
-        banner(port, kafka, jdbc, apiServer, process);
-        forwardStandardInput(kafka);
+        banner(port, kafka, jdbc, apiServer, process, users);
+        forwardStandardInput(kafka, users == null ? null : users.operator());
         Thread.currentThread().join();
+    }
+
+    /**
+     * The demo's users, each with a token the simulated API server accepts (TokenReview) and rights it answers
+     * (SubjectAccessReview); the tests' fixed tokens are not accepted. The operator, in {@value
+     * ScriptedAuthorizer#ADMIN_GROUP}, may do everything; the chat-ops bot's ServiceAccount may only impersonate the
+     * demo's people (users named {@code someone@demo}; no groups, so it cannot name the admins' group); the auditor may
+     * only list the audit of namespace {@value #NS}. The operator's and the bot's tokens are valid for the API server
+     * and for the guard's Kafka audience; the auditor's for the API server only (HTTP).
+     */
+    record DemoUsers(String operator, String bot, String auditor) {
+        static DemoUsers create() {
+            ScriptedAuthenticator.forgetAll();
+            String operator = ScriptedAuthenticator.token(OPERATOR, List.of(ScriptedAuthorizer.ADMIN_GROUP),
+                    ScriptedAuthenticator.API_SERVER, ScriptedAuthenticator.GUARD);
+            String bot = ScriptedAuthenticator.token(BOT, List.of("system:serviceaccounts",
+                    "system:serviceaccounts:" + NS), ScriptedAuthenticator.API_SERVER, ScriptedAuthenticator.GUARD);
+            ScriptedAuthorizer.allowOnly(BOT, r -> r.is("impersonate", "users") && r.group() == null
+                    && r.name() != null && r.name().endsWith(PEOPLE));
+            String auditor = ScriptedAuthenticator.token(AUDITOR, List.of(), ScriptedAuthenticator.API_SERVER);
+            ScriptedAuthorizer.allowOnly(AUDITOR, r -> r.is("list", Authority.AUDIT_RESOURCE)
+                    && Authority.AUDIT_GROUP.equals(r.group()) && NS.equals(r.namespace()));
+            return new DemoUsers(operator, bot, auditor);
+        }
+
+        /** Lines a shell takes as they are: {@code NAME=token  # who}. */
+        String banner() {
+            return line("OPERATOR", operator, OPERATOR + ", " + ScriptedAuthorizer.ADMIN_GROUP
+                    + ": may do everything (HTTP, Kafka)")
+                    + line("BOT", bot, BOT + ": acts for someone" + PEOPLE + " (HTTP, Kafka)")
+                    + line("AUDITOR", auditor, AUDITOR + ": reads the audit of namespace " + NS + " (HTTP)");
+        }
+
+        private static String line(String name, String token, String who) {
+            return String.format("  %-51s # %s%n", name + "=" + token, who);
+        }
     }
 
     /** The demo: every case the guard tells apart, and controllers that make them move. */
@@ -140,8 +191,17 @@ public final class LocalHarvester {
         }
     }
 
-    private static void banner(int port, String kafka, String jdbc, String apiServer, GuardProcess process) {
+    private static void banner(int port, String kafka, String jdbc, String apiServer, GuardProcess process,
+                               DemoUsers users) {
         String id = "demo-" + UUID.randomUUID().toString().substring(0, 8);
+        String tokens = users == null ? """
+                Every /api call needs 'Authorization: Bearer <token>' with a token your cluster accepts (TokenReview),
+                and on Kafka an 'authorization' header with one minted for the audience vm-export-guard; lines typed
+                here are sent without one.
+                """ : "Demo tokens (Authorization: Bearer ...); paste these three lines into your shell:\n"
+                + users.banner();
+        String token = users == null ? "$TOKEN" : "$OPERATOR";
+        String requester = users == null ? "you" : OPERATOR;
         System.out.printf("""
 
                 VM Export Guard is ready (local mode)
@@ -153,17 +213,21 @@ public final class LocalHarvester {
                                            its launcher pod still terminating)
                   guard log                %6$s
 
+                %8$s
                 First request, for the stopped VM db:
-                  curl -i -H 'Content-Type: application/json' http://localhost:%1$d/api/exports \\
-                    -d '{"requestId":"%7$s","namespace":"%5$s","vmName":"db","requestedBy":"you"}'
-                  curl http://localhost:%1$d/api/exports/%7$s
-                Or type a request as one line of JSON here: it is sent to the request topic.
+                  curl -i -H "Authorization: Bearer %9$s" -H 'Content-Type: application/json' \\
+                    http://localhost:%1$d/api/exports \\
+                    -d '{"requestId":"%7$s","namespace":"%5$s","vmName":"db","requestedBy":"%10$s"}'
+                  curl -H "Authorization: Bearer %9$s" http://localhost:%1$d/api/exports/%7$s
+                Or type a request as one line of JSON here: it is sent to the request topic%11$s.
                 Ctrl-C stops everything.
-                """, port, kafka, jdbc, apiServer, NS, process.log().toAbsolutePath(), id);
+                """, port, kafka, jdbc, apiServer, NS, process.log().toAbsolutePath(), id, tokens, token, requester,
+                users == null ? "" : " with the operator's token");
         System.out.flush();
     }
 
-    private static void forwardStandardInput(String bootstrap) {
+    /** Sends each line typed to the request topic, with {@code token} (if any) in an {@code authorization} header. */
+    private static void forwardStandardInput(String bootstrap, String token) {
         Thread reader = new Thread(() -> {
             Properties p = new Properties();
             p.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
@@ -173,7 +237,12 @@ public final class LocalHarvester {
                  BufferedReader in = new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8))) {
                 for (String line = in.readLine(); line != null; line = in.readLine()) {
                     if (!line.isBlank()) {
-                        var sent = producer.send(new ProducerRecord<>("vm-export-requests", line.trim())).get();
+                        ProducerRecord<String, String> record = new ProducerRecord<>("vm-export-requests", line.trim());
+                        if (token != null) {
+                            record.headers().add("authorization",
+                                    ("Bearer " + token).getBytes(StandardCharsets.UTF_8));
+                        }
+                        var sent = producer.send(record).get();
                         System.out.println("sent to vm-export-requests at offset " + sent.offset());
                     }
                 }

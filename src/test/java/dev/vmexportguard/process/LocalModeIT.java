@@ -17,23 +17,31 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
 /**
- * What a new user does: runs the README's run command, waits until it is ready, asks over HTTP for the running demo
- * VM (refused) and the stopped one (exported to the end), asks once over Kafka, reads the audit, and stops it with
- * SIGTERM; nothing it started is left running.
+ * What a new user does: runs the README's run command, waits until it is ready, copies the demo tokens it prints, asks
+ * over HTTP as the operator for the running demo VM (refused) and the stopped one (exported to the end), asks once
+ * over Kafka, lets the chat-ops bot ask for one of the demo's people, reads the audit as the operator and as the
+ * auditor, and stops it with SIGTERM; nothing it started is left running. Without a token the API answers 401.
  */
 class LocalModeIT {
     private static final ObjectMapper JSON = new ObjectMapper();
     private static final HttpClient HTTP = HttpClient.newHttpClient();
+    /** A token line of the banner, as a shell takes it: {@code   OPERATOR=token-...   # who}. */
+    private static final Pattern TOKEN = Pattern.compile("(?m)^\\s*(OPERATOR|BOT|AUDITOR)=(\\S+)");
     private final Path log = Path.of("target", "local-mode.log").toAbsolutePath();
     private Process local;
     private int port;
+    private String operator;
 
     @AfterEach
     void stopLeftovers() {
@@ -54,6 +62,21 @@ class LocalModeIT {
             assertThat(local.isAlive()).as("run-local.sh is running; see %s", log).isTrue();
             return Files.readString(log).contains("VM Export Guard is ready");
         });
+        Map<String, String> tokens = new HashMap<>();
+        for (Matcher m = TOKEN.matcher(Files.readString(log)); m.find(); ) {
+            tokens.put(m.group(1), m.group(2));
+        }
+        assertThat(tokens).as("the demo tokens printed; see %s", log).containsOnlyKeys("OPERATOR", "BOT", "AUDITOR");
+        operator = tokens.get("OPERATOR");
+        String bot = tokens.get("BOT");
+        String auditor = tokens.get("AUDITOR");
+
+        assertThat(send(null, "GET", "/api/audit", null).statusCode()).as("no token").isEqualTo(401);
+        assertThat(send(null, "POST", "/api/exports", "{\"requestId\":\"it-anonymous\",\"namespace\":\"demo\","
+                + "\"vmName\":\"db\",\"requestedBy\":\"new-user\"}").statusCode()).as("no token").isEqualTo(401);
+        assertThat(send("token-operator", "GET", "/api/audit", null).statusCode())
+                .as("the tests' fixed tokens are not accepted").isEqualTo(401);
+        assertThat(send(null, "GET", "/q/openapi", null).statusCode()).as("the API's description is on").isEqualTo(200);
 
         post("{\"requestId\":\"it-web\",\"namespace\":\"demo\",\"vmName\":\"web\",\"requestedBy\":\"new-user\"}");
         JsonNode web = awaitStatus("it-web", "REJECTED");
@@ -70,9 +93,31 @@ class LocalModeIT {
         }
         JsonNode kafka = awaitStatus("it-kafka", "COMPLETED");
         assertThat(kafka.path("volumeName").asText()).isEqualTo("app-disk-1");
+        assertThat(kafka.path("caller").asText()).as("sent with the operator's token").isEqualTo("operator@demo");
 
         JsonNode audit = get("/api/audit?requestedBy=new-user&limit=100");
         assertThat(audit.path("items").findValuesAsText("requestId")).contains("it-web", "it-db", "it-kafka");
+
+        // the chat-ops bot acts for one of the demo's people, not for anyone else
+        HttpResponse<String> forAlice = send(bot, "POST", "/api/exports", "{\"requestId\":\"it-bot\","
+                + "\"namespace\":\"demo\",\"vmName\":\"db\",\"requestedBy\":\"alice@demo\"}");
+        assertThat(forAlice.statusCode()).as(forAlice.body()).isEqualTo(202);
+        JsonNode byBot = awaitStatus("it-bot", "COMPLETED");
+        assertThat(byBot.path("requestedBy").asText()).isEqualTo("alice@demo");
+        assertThat(byBot.path("caller").asText()).isEqualTo("system:serviceaccount:demo:chatops-bot");
+        HttpResponse<String> forStranger = send(bot, "POST", "/api/exports", "{\"requestId\":\"it-bot-stranger\","
+                + "\"namespace\":\"demo\",\"vmName\":\"db\",\"requestedBy\":\"mallory@example.com\"}");
+        assertThat(forStranger.statusCode()).as(forStranger.body()).isEqualTo(403);
+        HttpResponse<String> botReads = send(bot, "GET", "/api/audit", null);
+        assertThat(botReads.statusCode()).isEqualTo(200);
+        assertThat(JSON.readTree(botReads.body()).path("items")).as("the bot may not read the audit").isEmpty();
+
+        // the auditor reads the audit of namespace demo
+        HttpResponse<String> audited = send(auditor, "GET", "/api/audit?limit=100", null);
+        assertThat(audited.statusCode()).as(audited.body()).isEqualTo(200);
+        JsonNode rows = JSON.readTree(audited.body()).path("items");
+        assertThat(rows.findValuesAsText("requestId")).contains("it-db", "it-kafka", "it-bot");
+        assertThat(rows.findValuesAsText("namespace")).containsOnly("demo");
 
         List<ProcessHandle> started = new ArrayList<>(local.descendants().toList());
         started.add(local.toHandle());
@@ -97,11 +142,24 @@ class LocalModeIT {
                         .as("processes left behind").isEmpty());
     }
 
+    /** POST as the operator. */
     private void post(String body) throws IOException, InterruptedException {
-        HttpResponse<String> response = HTTP.send(HttpRequest.newBuilder(uri("/api/exports"))
-                .header("Content-Type", "application/json").POST(HttpRequest.BodyPublishers.ofString(body)).build(),
-                HttpResponse.BodyHandlers.ofString());
+        HttpResponse<String> response = send(operator, "POST", "/api/exports", body);
         assertThat(response.statusCode()).as(response.body()).isEqualTo(202);
+    }
+
+    /** A call with {@code Authorization: Bearer token}, or with none when {@code token} is null. */
+    private HttpResponse<String> send(String token, String method, String path, String body)
+            throws IOException, InterruptedException {
+        HttpRequest.Builder request = HttpRequest.newBuilder(uri(path)).method(method,
+                body == null ? HttpRequest.BodyPublishers.noBody() : HttpRequest.BodyPublishers.ofString(body));
+        if (body != null) {
+            request.header("Content-Type", "application/json");
+        }
+        if (token != null) {
+            request.header("Authorization", "Bearer " + token);
+        }
+        return HTTP.send(request.build(), HttpResponse.BodyHandlers.ofString());
     }
 
     private JsonNode awaitStatus(String requestId, String status) {
@@ -109,9 +167,9 @@ class LocalModeIT {
                 .until(() -> get("/api/exports/" + requestId), s -> s != null && status.equals(s.path("status").asText()));
     }
 
+    /** GET as the operator: the body, or null unless 200. */
     private JsonNode get(String path) throws IOException, InterruptedException {
-        HttpResponse<String> response = HTTP.send(HttpRequest.newBuilder(uri(path)).build(),
-                HttpResponse.BodyHandlers.ofString());
+        HttpResponse<String> response = send(operator, "GET", path, null);
         return response.statusCode() == 200 ? JSON.readTree(response.body()) : null;
     }
 

@@ -47,6 +47,11 @@ public final class ScriptedAuthenticator {
     private ScriptedAuthenticator() {
     }
 
+    /** Forgets every token, the fixed ones above too: the API server then accepts only tokens made after. */
+    public static void forgetAll() {
+        TOKENS.clear();
+    }
+
     /** A new token of {@code user} in {@code groups} (and system:authenticated), for {@code audiences}. */
     public static String token(String user, List<String> groups, String... audiences) {
         String token = "token-" + UUID.randomUUID();
