@@ -33,6 +33,15 @@ public final class ExportTracking {
     }
 
     /**
+     * A use of the volume that a watch saw during the copy (a pod or VMI that mounted it, maybe gone since), as the
+     * unsafe state {@link #next} weighs: it fails the export unless it began after the image was ready.
+     */
+    public static Decision.Rejected seenUse(String namespace, String volumeName, String what, Instant at) {
+        return new Decision.Rejected(ReasonCode.VM_STARTED_DURING_EXPORT,
+                Messages.usedDuringCopy(namespace, volumeName, what, at), null, null, volumeName);
+    }
+
+    /**
      * Order matters. An image that is ready is complete if nothing used the volume before it became ready (a VM
      * started once the copy was done is fine); when that cannot be told, it is not. A VM started during the copy
      * fails the export even if the copy is about to time out.

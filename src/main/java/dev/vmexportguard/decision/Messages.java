@@ -164,6 +164,11 @@ public final class Messages {
         return d.toSeconds() + "s";
     }
 
+    public static String usedDuringCopy(String ns, String volume, String what, java.time.Instant at) {
+        return what + " mounted volume " + ns + "/" + volume + " while it was copied (at "
+                + (at == null ? "an unknown time" : at.toString()) + "), even if it is gone now";
+    }
+
     public static String unauthenticated(String problem) {
         return "Refused: the request carries no proof of who sent it that the guard accepts (" + problem + "), so"
                 + " nothing was done. Send it with 'authorization: Bearer <token>' (a token for the audience the guard"

@@ -3,6 +3,7 @@ package dev.vmexportguard.export;
 import dev.vmexportguard.cluster.ClusterReader;
 import dev.vmexportguard.config.GuardConfig;
 import dev.vmexportguard.decision.ClusterSnapshot;
+import dev.vmexportguard.decision.Decision;
 import dev.vmexportguard.decision.EventType;
 import dev.vmexportguard.decision.ExportDecider;
 import dev.vmexportguard.decision.ExportTracking;
@@ -11,6 +12,7 @@ import dev.vmexportguard.decision.Messages;
 import dev.vmexportguard.decision.ResultEvent;
 import jakarta.enterprise.context.ApplicationScoped;
 import java.time.Clock;
+import java.time.Instant;
 import java.util.Optional;
 
 /** Moves a running export on from what its image and its VMs show now: progress, completion or failure. */
@@ -34,11 +36,19 @@ public class ExportFollower {
     public void follow(ExportJob job) {
         ClusterSnapshot now = cluster.read(job.namespace);
         Optional<ImageStatus> image = now.image(job.imageName).map(ClusterSnapshot.Image::status);
-        var unsafe = ExportDecider.recheck(job.namespace, job.volumeName, now);
+        Optional<Decision.Rejected> unsafe = ExportDecider.recheck(job.namespace, job.volumeName, now);
+        Optional<Instant> inUseSince = ExportDecider.inUseSince(job.volumeName, now);
+        if (job.usedDuringCopy != null) {
+            // seen by a watch between two looks: it counts even if it has gone since
+            Instant at = job.usedDuringCopyAt == null ? Instant.MIN : job.usedDuringCopyAt;
+            unsafe = unsafe.or(() -> Optional.of(ExportTracking.seenUse(job.namespace, job.volumeName,
+                    job.usedDuringCopy, job.usedDuringCopyAt)));
+            inUseSince = Optional.of(inUseSince.filter(t -> t.isBefore(at)).orElse(at));
+        }
         ExportTracking.RunningExport running = new ExportTracking.RunningExport(job.namespace, job.volumeName,
                 job.imageName, job.imageDisplayName, job.startedAt, job.progressStep);
-        ExportTracking.Step step = ExportTracking.next(running, image, unsafe,
-                ExportDecider.inUseSince(job.volumeName, now), clock.instant(), config.timeout(), config.deleteOnTimeout());
+        ExportTracking.Step step = ExportTracking.next(running, image, unsafe, inUseSince, clock.instant(),
+                config.timeout(), config.deleteOnTimeout());
         ResultEvent.ImageRef ref = image.map(s -> new ResultEvent.ImageRef(job.namespace, job.imageName,
                 job.imageDisplayName, s.imported() ? 100 : s.progress(), s.size(), s.virtualSize(), s.storageClassName()))
                 .orElse(job.image());

@@ -118,6 +118,13 @@ public class ExportJob {
     @Column(name = "delete_image")
     public boolean deleteImage;
 
+    /** A pod or VMI a watch saw mounting the volume while it was copied (it may be gone since), and when. */
+    @Column(name = "used_during_copy")
+    public String usedDuringCopy;
+
+    @Column(name = "used_during_copy_at")
+    public Instant usedDuringCopyAt;
+
     /** The Kafka record of the request. */
     @Embedded
     public RequestSource source;

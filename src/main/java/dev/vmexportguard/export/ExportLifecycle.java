@@ -10,6 +10,7 @@ import io.quarkus.runtime.ShutdownEvent;
 import io.quarkus.runtime.StartupEvent;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.enterprise.event.Observes;
+import java.time.Instant;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
@@ -32,6 +33,7 @@ public class ExportLifecycle {
     private final ResourceWatches watches;
     private final GuardConfig.Exports config;
     private final Set<String> changedNamespaces = ConcurrentHashMap.newKeySet();
+    private final java.util.Queue<Mounting> seenMounting = new java.util.concurrent.ConcurrentLinkedQueue<>();
     private final SerialWorker worker = new SerialWorker("export-lifecycle");
     private final Runnable dispatchSoon = worker.trigger("starting exports", this::dispatchIfLeader);
     private final Runnable followChangesSoon = worker.trigger("following exports", this::followChanges);
@@ -48,7 +50,18 @@ public class ExportLifecycle {
     void start(@Observes StartupEvent ignored) {
         worker.every(config.dispatchInterval(), "starting exports", this::dispatchIfLeader);
         worker.every(config.resyncInterval(), "checking running exports", this::resync);
-        watches.start(this::changed);
+        watches.start(new ResourceWatches.Listener() {
+            @Override
+            public void changed(String namespace) {
+                ExportLifecycle.this.changed(namespace);
+            }
+
+            @Override
+            public void mounted(String namespace, String what, Set<String> claims, Instant createdAt) {
+                seenMounting.add(new Mounting(namespace, what, claims, createdAt));
+                followChangesSoon.run();
+            }
+        });
     }
 
     void stop(@Observes ShutdownEvent ignored) {
@@ -72,12 +85,45 @@ public class ExportLifecycle {
         followChangesSoon.run();
     }
 
+    /** A pod or VMI a watch saw mounting volumes. */
+    private record Mounting(String namespace, String what, Set<String> claims, Instant createdAt) {
+    }
+
     private void followChanges() {
+        List<Mounting> mountings = new java.util.ArrayList<>();
+        for (Mounting m; (m = seenMounting.poll()) != null; ) {
+            mountings.add(m);
+        }
+        if (!mountings.isEmpty() && leader.lead()) {
+            noteUsesDuringCopy(mountings);
+        }
         Set<String> namespaces = new HashSet<>(changedNamespaces);
         changedNamespaces.removeAll(namespaces);
         if (!namespaces.isEmpty() && leader.lead()) {
             jobs.inStates(ExportJob.State.RUNNING, ExportJob.State.STOPPING).stream()
                     .filter(j -> namespaces.contains(j.namespace)).forEach(this::advance);
+        }
+    }
+
+    /**
+     * A running export whose volume a pod or VMI mounted is marked, the first time: the next look fails it even if
+     * the pod is gone by then (unless it came after the image was ready).
+     */
+    private void noteUsesDuringCopy(List<Mounting> mountings) {
+        for (ExportJob job : jobs.inStates(ExportJob.State.RUNNING)) {
+            if (job.usedDuringCopy != null) {
+                continue;
+            }
+            mountings.stream().filter(m -> m.namespace().equals(job.namespace) && m.claims().contains(job.volumeName))
+                    .findFirst().ifPresent(m -> {
+                        LOG.warnf("export %s: %s mounted volume %s/%s during the copy", job.requestId, m.what(),
+                                job.namespace, job.volumeName);
+                        jobs.update(job, j -> {
+                            j.usedDuringCopy = m.what();
+                            j.usedDuringCopyAt = m.createdAt();
+                        });
+                        changedNamespaces.add(job.namespace);
+                    });
         }
     }
 
