@@ -47,8 +47,8 @@ public class DeadLetterPublisher {
                 .withKey(record.key())
                 .withHeaders(headers)
                 .build();
-        byte[] value = record.value() == null ? new byte[0] : record.value();
-        deadLetters.sendMessageAndAwait(Message.of(value).addMetadata(metadata));
+        // a tombstone (null value) stays a tombstone
+        deadLetters.sendMessageAndAwait(Message.of(record.value()).addMetadata(metadata));
     }
 
     private static void header(RecordHeaders headers, String key, String value) {

@@ -52,7 +52,9 @@ public class ExportRequestConsumer {
                         String.join("; ", read.violations().stream().map(Violation::toString).toList()));
                 return;
             }
-            handler.handle(source, read.request(), new Callers.Proof(record.value(), proofHeaders(record)), payload);
+            // the record's CreateTime or LogAppendTime; -1 when it has none
+            handler.handle(source, read.request(), new Callers.Proof(record.value(), proofHeaders(record)), payload,
+                    record.timestamp());
         } catch (RuntimeException e) {
             LOG.errorf(e, "request at %s could not be handled", source.coordinates());
             String detail = e.getClass().getSimpleName() + (e.getMessage() == null ? "" : ": " + e.getMessage());
