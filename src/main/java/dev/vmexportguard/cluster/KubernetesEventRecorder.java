@@ -40,7 +40,7 @@ public class KubernetesEventRecorder {
             Map.entry(EventType.RESTART_FAILED, "VmRestartFailedAfterExport"));
 
     private static final Set<ReasonCode> UNCHECKED = Set.of(ReasonCode.UNAUTHENTICATED, ReasonCode.FORBIDDEN,
-            ReasonCode.INVALID_REQUEST);
+            ReasonCode.INVALID_REQUEST, ReasonCode.REQUEST_EXPIRED);
 
     private final KubernetesClient client;
     /** Bounded: when the API server is slow, Events are dropped rather than memory filled. */
@@ -57,7 +57,8 @@ public class KubernetesEventRecorder {
 
     /**
      * PROGRESS is not recorded: it would bury the steps that matter. Nor are refusals of requests whose sender was
-     * not proven or not allowed, or that were not valid: anyone could otherwise post warnings on any VM.
+     * not proven or not allowed, that were not valid, or that expired (refused before the sender's right to act
+     * for the requester is asked): anyone could otherwise post warnings on any VM.
      */
     public void record(ResultEvent event) {
         String reason = REASONS.get(event.type());

@@ -121,6 +121,13 @@ public interface GuardConfig {
         @Min(1024)
         @Max(1048576)
         int maxBytes();
+
+        /**
+         * A record older than this (by its Kafka timestamp) is refused REQUEST_EXPIRED: a request that waited this
+         * long is not acted on.
+         */
+        @WithDefault("15m")
+        Duration maxAge();
     }
 
     interface Cluster {

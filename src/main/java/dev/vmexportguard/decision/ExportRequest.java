@@ -1,10 +1,11 @@
 package dev.vmexportguard.decision;
 
+import java.time.Instant;
 import java.util.List;
 
 /**
  * A validated export request (contract v1). Optional fields are null when absent; {@code requestedByGroups} is
- * empty when absent.
+ * empty when absent. {@code notAfter}: the request must not act after this time.
  */
 public record ExportRequest(
         String requestId,
@@ -21,7 +22,8 @@ public record ExportRequest(
         Integer stopGracePeriodSeconds,
         boolean backupFirst,
         BackupType backupType,
-        List<String> requestedByGroups) {
+        List<String> requestedByGroups,
+        Instant notAfter) {
 
     /** What to do when a VM using the volume runs: refuse, or stop it first. */
     public enum OnRunning { REJECT, STOP }
@@ -40,13 +42,13 @@ public record ExportRequest(
     public ExportRequest actingFor(Identity requester) {
         return new ExportRequest(requestId, namespace, vmName, volumeName, requester.username(), imageDisplayName,
                 storageClassName, onRunning, restartAfter, reason, replyTo, stopGracePeriodSeconds, backupFirst,
-                backupType, requester.groups());
+                backupType, requester.groups(), notAfter);
     }
 
     /** The same request about a resolved volume and image display name, as it is kept once accepted. */
     public ExportRequest resolved(String volume, String displayName) {
         return new ExportRequest(requestId, namespace, vmName, volume, requestedBy, displayName, storageClassName,
                 onRunning, restartAfter, reason, replyTo, stopGracePeriodSeconds, backupFirst, backupType,
-                requestedByGroups);
+                requestedByGroups, notAfter);
     }
 }

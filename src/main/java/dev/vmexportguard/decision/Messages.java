@@ -75,6 +75,20 @@ public final class Messages {
                 + ". Nothing was exported; fix the request and send it again.";
     }
 
+    /** A request past its {@code notAfter}: when it expired and how long before the guard came to it. */
+    static String requestExpired(java.time.Instant notAfter, java.time.Duration since) {
+        return "Refused: the request expired at " + notAfter + " (its notAfter), " + elapsed(since)
+                + " before the guard came to it, so nothing was done. Send a new request if the export is still wanted.";
+    }
+
+    /** A request whose record is older than the guard acts on: how old it was, and the limit. */
+    static String requestTooOld(java.time.Instant sentAt, java.time.Duration age, java.time.Duration maxAge) {
+        return "Refused: the request was sent " + elapsed(age) + " ago (at "
+                + sentAt.truncatedTo(java.time.temporal.ChronoUnit.SECONDS) + "), longer ago than the guard acts on"
+                + " requests (" + human(maxAge) + ", guard.request.max-age), so nothing was done."
+                + " Send a new request if the export is still wanted.";
+    }
+
     public static String requestIdConflict(String requestId, String earlier) {
         return "Refused: requestId " + requestId + " was already used for " + earlier
                 + ". Nothing was exported; use a new requestId for a different export.";
@@ -167,6 +181,22 @@ public final class Messages {
     public static String usedDuringCopy(String ns, String volume, String what, java.time.Instant at) {
         return what + " mounted volume " + ns + "/" + volume + " while it was copied (at "
                 + (at == null ? "an unknown time" : at.toString()) + "), even if it is gone now";
+    }
+
+    /** A time that passed, in its two largest units: {@code 20min 3s}, {@code 2h 5min}, {@code 3d 1h}, {@code 45s}. */
+    static String elapsed(java.time.Duration d) {
+        long seconds = d.getSeconds();
+        if (seconds < 1) {
+            return "under a second";
+        }
+        long[] amounts = {seconds / 86400, seconds % 86400 / 3600, seconds % 3600 / 60, seconds % 60};
+        String[] units = {"d", "h", "min", "s"};
+        int first = 0;
+        while (amounts[first] == 0) {
+            first++;
+        }
+        String text = amounts[first] + units[first];
+        return first < 3 && amounts[first + 1] > 0 ? text + " " + amounts[first + 1] + units[first + 1] : text;
     }
 
     public static String unauthenticated(String problem) {

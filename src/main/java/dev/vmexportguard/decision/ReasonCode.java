@@ -3,6 +3,7 @@ package dev.vmexportguard.decision;
 /** Why a request was refused or an export failed. Every code is listed in the README. */
 public enum ReasonCode {
     INVALID_REQUEST,
+    REQUEST_EXPIRED,
     UNAUTHENTICATED,
     FORBIDDEN,
     REQUEST_ID_CONFLICT,

@@ -1,5 +1,9 @@
 package dev.vmexportguard.decision;
 
+import java.time.Instant;
+import java.time.OffsetDateTime;
+import java.time.format.DateTimeFormatter;
+import java.time.format.DateTimeParseException;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
@@ -18,6 +22,9 @@ public final class RequestValidator {
     public static final int MAX_GRACE_PERIOD = 3600;
     public static final int MAX_GROUPS = 32;
     private static final Pattern REQUEST_ID = Pattern.compile("[A-Za-z0-9._:-]{1," + MAX_REQUEST_ID + "}");
+    /** RFC 3339 {@code date-time}: seconds and an offset ({@code Z} or {@code ±hh:mm}) are required. */
+    private static final Pattern RFC_3339 = Pattern.compile(
+            "\\d{4}-\\d{2}-\\d{2}[Tt]\\d{2}:\\d{2}:\\d{2}(\\.\\d{1,9})?([Zz]|[+-]\\d{2}:\\d{2})");
 
     /** Longest text of an invalid request that is echoed in its answer. */
     static final int MAX_ECHOED = 512;
@@ -97,19 +104,61 @@ public final class RequestValidator {
         if (replyTo != null && replyTo.length() > MAX_REPLY_TO) {
             v.add(new Violation("replyTo", "must be at most " + MAX_REPLY_TO + " characters, has " + replyTo.length()));
         }
+        Instant notAfter = notAfter(map, v);
         if (!v.isEmpty()) {
             return new Result(null, v, new ResultEvent.Subject(requestId, echoed(map, "namespace"),
                     echoed(map, "vmName"), echoed(map, "volumeName"), echoed(map, "requestedBy"), echoed(map, "replyTo"),
                     null));
         }
         ExportRequest request = new ExportRequest(requestId, namespace, vmName, volumeName, requestedBy, displayName,
-                storageClassName, onRunning, restartAfter, reason, replyTo, grace, backupFirst, backupType, groups);
+                storageClassName, onRunning, restartAfter, reason, replyTo, grace, backupFirst, backupType, groups,
+                notAfter);
         return new Result(request, List.of(), ResultEvent.Subject.of(request, null));
     }
 
-    /** A field of an invalid request as its answer echoes it: a string that is not empty and not too long. */
+    /**
+     * A field of an invalid request as its answer echoes it: a string that is not empty, not too long and holds no
+     * control character (PostgreSQL refuses U+0000 in text; the others have no place in an answer either).
+     */
     private static String echoed(Map<?, ?> map, String field) {
-        return map.get(field) instanceof String s && !s.isEmpty() && s.length() <= MAX_ECHOED ? s : null;
+        return map.get(field) instanceof String s && !s.isEmpty() && s.length() <= MAX_ECHOED
+                && controlCharacter(s) == null ? s : null;
+    }
+
+    /**
+     * What is wrong with the first C0 control character (U+0000-U+001F) or DEL (U+007F) in {@code s}, e.g.
+     * {@code must not contain control characters (U+0000 at position 2)}, the position counted in characters from
+     * 1; null when there is none.
+     */
+    static String controlCharacter(String s) {
+        int position = 0;
+        for (int i = 0; i < s.length(); i += Character.charCount(s.codePointAt(i))) {
+            int c = s.codePointAt(i);
+            position++;
+            if (c < 0x20 || c == 0x7F) {
+                return String.format(Locale.ROOT, "must not contain control characters (U+%04X at position %d)", c,
+                        position);
+            }
+        }
+        return null;
+    }
+
+    private static Instant notAfter(Map<?, ?> map, List<Violation> v) {
+        String value = string(map, "notAfter", v, false);
+        if (value == null) {
+            return null;
+        }
+        if (RFC_3339.matcher(value).matches()) {
+            try {
+                return OffsetDateTime.parse(value.toUpperCase(Locale.ROOT), DateTimeFormatter.ISO_OFFSET_DATE_TIME)
+                        .toInstant();
+            } catch (DateTimeParseException e) {
+                // a date or time that does not exist (2026-02-30, 25:00), or an offset beyond ±18:00
+            }
+        }
+        v.add(new Violation("notAfter", "must be an RFC 3339 time with an offset, e.g. 2026-11-26T18:00:00Z or"
+                + " 2026-11-26T19:00:00+01:00, not '" + clip(value) + "'"));
+        return null;
     }
 
     private static ExportRequest.OnRunning onRunning(Map<?, ?> map, List<Violation> v) {
@@ -175,6 +224,13 @@ public final class RequestValidator {
                     + " group names of 1-" + MAX_REQUESTED_BY + " characters"));
             return List.of();
         }
+        for (int i = 0; i < list.size(); i++) {
+            String problem = controlCharacter((String) list.get(i));
+            if (problem != null) {
+                v.add(new Violation("requestedByGroups[" + i + "]", problem));
+                return List.of();
+            }
+        }
         List<String> system = list.stream().map(String.class::cast).filter(g -> g.startsWith("system:")).toList();
         if (!system.isEmpty()) {
             // the API server's own groups (system:masters, system:authenticated, ...) are never named by a request
@@ -213,6 +269,12 @@ public final class RequestValidator {
         }
         if (s.isEmpty()) {
             v.add(new Violation(field, "must not be empty"));
+            return null;
+        }
+        // before any other rule: no other violation quotes a value holding one
+        String control = controlCharacter(s);
+        if (control != null) {
+            v.add(new Violation(field, control));
             return null;
         }
         return s;

@@ -54,9 +54,9 @@ public class DeadLetterPublisher {
                 .withKey(record.key())
                 .withHeaders(headers)
                 .build();
-        byte[] value = record.value() == null ? new byte[0] : record.value();
+        // a tombstone (null value) stays a tombstone
         try {
-            deadLetters.sendMessageAndAwait(Message.of(value).addMetadata(metadata));
+            deadLetters.sendMessageAndAwait(Message.of(record.value()).addMetadata(metadata));
         } catch (RuntimeException e) {
             throw new NotPublished(e);
         }

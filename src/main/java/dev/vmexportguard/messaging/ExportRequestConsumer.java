@@ -62,7 +62,9 @@ public class ExportRequestConsumer {
         }
         String failure = untilServed(source, () -> {
             try {
-                handler.handle(source, read.request(), new Callers.Proof(record.value(), proofHeaders(record)), payload);
+                // the record's CreateTime or LogAppendTime; -1 when it has none
+                handler.handle(source, read.request(), new Callers.Proof(record.value(), proofHeaders(record)), payload,
+                        record.timestamp());
                 return null;
             } catch (RuntimeException e) {
                 if (DatabaseOutage.isCause(e)) {

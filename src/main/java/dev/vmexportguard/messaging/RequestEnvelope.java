@@ -140,7 +140,24 @@ final class RequestEnvelope {
         if (message == null) {
             return e.getClass().getSimpleName();
         }
-        message = message.lines().findFirst().orElse(message);
+        message = visible(message.lines().findFirst().orElse(message));
         return message.length() > 200 ? message.substring(0, 197) + "..." : message;
+    }
+
+    /**
+     * The parser's message can quote the record (a token, a field name): its control characters are written as
+     * JSON escapes (a backslash, {@code u}, four hex digits), so that the answer and the audit never carry one
+     * (PostgreSQL refuses U+0000 in text).
+     */
+    static String visible(String text) {
+        StringBuilder out = new StringBuilder(text.length());
+        for (char c : text.toCharArray()) {
+            if (c < 0x20 || c == 0x7F) {
+                out.append(String.format(Locale.ROOT, "\\u%04X", (int) c));
+            } else {
+                out.append(c);
+            }
+        }
+        return out.toString();
     }
 }

@@ -5,12 +5,14 @@ import dev.vmexportguard.audit.AuditLog;
 import dev.vmexportguard.audit.RequestSource;
 import dev.vmexportguard.cluster.ClusterAccessException;
 import dev.vmexportguard.cluster.ClusterReader;
+import dev.vmexportguard.config.GuardConfig;
 import dev.vmexportguard.decision.Decision;
 import dev.vmexportguard.decision.ExportDecider;
 import dev.vmexportguard.decision.ExportRequest;
 import dev.vmexportguard.decision.Identity;
 import dev.vmexportguard.decision.Messages;
 import dev.vmexportguard.decision.ReasonCode;
+import dev.vmexportguard.decision.RequestExpiry;
 import dev.vmexportguard.decision.ResultEvent;
 import dev.vmexportguard.decision.Violation;
 import dev.vmexportguard.export.ExportJob;
@@ -21,6 +23,8 @@ import dev.vmexportguard.outbox.EventOutbox;
 import io.quarkus.narayana.jta.QuarkusTransaction;
 import jakarta.enterprise.context.ApplicationScoped;
 import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
 import java.util.List;
 import java.util.Optional;
 
@@ -40,9 +44,11 @@ public class ExportRequestHandler {
     private final EventOutbox outbox;
     private final AuditLog audit;
     private final Clock clock;
+    private final Duration maxAge;
 
     public ExportRequestHandler(ClusterReader cluster, Callers callers, Rights rights, ExportJobs jobs,
-                                ExportLifecycle lifecycle, EventOutbox outbox, AuditLog audit, Clock clock) {
+                                ExportLifecycle lifecycle, EventOutbox outbox, AuditLog audit, Clock clock,
+                                GuardConfig config) {
         this.cluster = cluster;
         this.callers = callers;
         this.rights = rights;
@@ -51,6 +57,7 @@ public class ExportRequestHandler {
         this.outbox = outbox;
         this.audit = audit;
         this.clock = clock;
+        this.maxAge = config.request().maxAge();
     }
 
     /** Answers a request that is not valid; {@code echo} is what could be read of it. */
@@ -71,9 +78,12 @@ public class ExportRequestHandler {
     /**
      * Decides a valid request, sent by whoever {@code proof} proves: refused UNAUTHENTICATED without proof of the sender, FORBIDDEN
      * when the caller may not act for the requester or the requester may not do what it asks; else checked against
-     * the cluster.
+     * the cluster. A request already accepted is answered with its latest event; one that waited too long (its
+     * record written at {@code recordTimestamp}, in milliseconds since the epoch, or -1 when unknown) or is past
+     * its {@code notAfter} is refused REQUEST_EXPIRED before anything is asked of the cluster.
      */
-    public void handle(RequestSource source, ExportRequest request, Callers.Proof proof, String payload) {
+    public void handle(RequestSource source, ExportRequest request, Callers.Proof proof, String payload,
+                       long recordTimestamp) {
         Callers.Caller caller;
         try {
             caller = callers.ofRecord(proof);
@@ -91,9 +101,16 @@ public class ExportRequestHandler {
                     source));
             return;
         }
+        // a redelivery of a request accepted while it was fresh is answered as before, however old it is now
         Optional<ExportJob> known = jobs.find(request.requestId());
         if (known.isPresent()) {
             answerAgain(source, subject, request, known.get());
+            return;
+        }
+        Optional<String> expired = RequestExpiry.check(recordTimestamp < 0 ? null : Instant.ofEpochMilli(recordTimestamp),
+                request.notAfter(), maxAge, clock.instant());
+        if (expired.isPresent()) {
+            inTransaction(() -> refuse(subject, ReasonCode.REQUEST_EXPIRED, expired.get(), source));
             return;
         }
         Decision decision;

@@ -94,12 +94,12 @@ class ExportDeciderTest {
 
     static ExportRequest request(String vmName, String volumeName, String displayName, String storageClass) {
         return new ExportRequest(REQUEST_ID, NS, vmName, volumeName, "alice", displayName, storageClass,
-                ExportRequest.OnRunning.REJECT, false, null, null, null, false, ExportRequest.BackupType.SNAPSHOT, java.util.List.of());
+                ExportRequest.OnRunning.REJECT, false, null, null, null, false, ExportRequest.BackupType.SNAPSHOT, java.util.List.of(), null);
     }
 
     static ExportRequest stopFirst(String vmName, String volumeName) {
         return new ExportRequest(REQUEST_ID, NS, vmName, volumeName, "alice", null, null,
-                ExportRequest.OnRunning.STOP, true, null, null, null, false, ExportRequest.BackupType.SNAPSHOT, List.of());
+                ExportRequest.OnRunning.STOP, true, null, null, null, false, ExportRequest.BackupType.SNAPSHOT, List.of(), null);
     }
 
     @Test
@@ -136,7 +136,7 @@ class ExportDeciderTest {
     void withStopATakenDisplayNameIsRefusedBeforeAnyVmIsStopped() {
         Cluster c = cluster().volume(DISK).vm("vm1", "Running", DISK).image("image-x", DISK + "-20260101-000000", null);
         ExportRequest request = new ExportRequest(REQUEST_ID, NS, "vm1", null, "alice", DISK + "-20260101-000000", null,
-                ExportRequest.OnRunning.STOP, false, null, null, null, false, ExportRequest.BackupType.SNAPSHOT, List.of());
+                ExportRequest.OnRunning.STOP, false, null, null, null, false, ExportRequest.BackupType.SNAPSHOT, List.of(), null);
 
         rejected(decide(request, c), ReasonCode.IMAGE_NAME_TAKEN);
     }

@@ -14,7 +14,7 @@ class ImagePlanTest {
 
     static ExportRequest request(String requestId, String displayName, String storageClass) {
         return new ExportRequest(requestId, "team-a", "vm1", null, "alice", displayName, storageClass,
-                ExportRequest.OnRunning.REJECT, false, null, null, null, false, ExportRequest.BackupType.SNAPSHOT, java.util.List.of());
+                ExportRequest.OnRunning.REJECT, false, null, null, null, false, ExportRequest.BackupType.SNAPSHOT, java.util.List.of(), null);
     }
 
     static ClusterSnapshot.Volume volume(String name) {

@@ -64,7 +64,7 @@ class RequestValidatorTest {
         assertValid(result);
         assertThat(result.usableRequestId()).isEqualTo("req-1");
         assertThat(result.request()).isEqualTo(new ExportRequest("req-1", "team-a", "vm1", null, "alice@example.com",
-                null, null, ExportRequest.OnRunning.REJECT, false, null, null, null, false, ExportRequest.BackupType.SNAPSHOT, java.util.List.of()));
+                null, null, ExportRequest.OnRunning.REJECT, false, null, null, null, false, ExportRequest.BackupType.SNAPSHOT, java.util.List.of(), null));
     }
 
     @Test
@@ -83,7 +83,7 @@ class RequestValidatorTest {
         assertValid(result);
         assertThat(result.request()).isEqualTo(new ExportRequest("req-1", "team-a", "vm1", "vm1-disk-0",
                 "alice@example.com", "Golden_Image-1.0", "longhorn-ssd", ExportRequest.OnRunning.REJECT, false,
-                "monthly backup", "chat:#ops", null, false, ExportRequest.BackupType.SNAPSHOT, java.util.List.of()));
+                "monthly backup", "chat:#ops", null, false, ExportRequest.BackupType.SNAPSHOT, java.util.List.of(), null));
     }
 
     static Stream<Arguments> notObjects() {
@@ -160,7 +160,7 @@ class RequestValidatorTest {
     }
 
     static Stream<String> badRequestIds() {
-        return Stream.of("has space", "a/b", "a\nb", "caf\u00e9", "a#b", "{x}", " req-1", "req-1 ", "r".repeat(129));
+        return Stream.of("has space", "a/b", "caf\u00e9", "a#b", "{x}", " req-1", "req-1 ", "r".repeat(129));
     }
 
     @ParameterizedTest
@@ -301,7 +301,7 @@ class RequestValidatorTest {
     }
 
     @ParameterizedTest
-    @ValueSource(strings = {" ", "   ", "\t\n"})
+    @ValueSource(strings = {" ", "   ", "\u2003"})
     void blankRequestedByRefused(String requestedBy) {
         assertOnlyViolation(validate(with("requestedBy", requestedBy)), "requestedBy",
                 "must be 1-256 characters and not blank");
@@ -543,5 +543,199 @@ class RequestValidatorTest {
         m.put("namespace", "NOPE");
 
         assertThat(validate(m).usableRequestId()).isNull();
+    }
+
+    // ---- control characters ----
+
+    /** Every text field, with a value it accepts; backupType with backupFirst, as it needs. */
+    static final Map<String, String> TEXT_FIELDS = textFields();
+
+    private static Map<String, String> textFields() {
+        Map<String, String> m = new java.util.LinkedHashMap<>();
+        m.put("requestId", "req-1");
+        m.put("namespace", "team-a");
+        m.put("vmName", "vm1");
+        m.put("volumeName", "vm1-disk-0");
+        m.put("requestedBy", "alice@example.com");
+        m.put("imageDisplayName", "vm1-root");
+        m.put("storageClassName", "longhorn-ssd");
+        m.put("onRunning", "REJECT");
+        m.put("backupType", "snapshot");
+        m.put("reason", "monthly golden image");
+        m.put("replyTo", "slack:C024BE91L/1712345.000100");
+        m.put("notAfter", "2030-01-01T00:00:00Z");
+        return m;
+    }
+
+    static final List<Character> CONTROLS = List.of('\u0000', '\u0001', '\t', '\n', '\r', '\u001b', '\u001f', '\u007f');
+
+    static String code(char c) {
+        return String.format("U+%04X", (int) c);
+    }
+
+    /** The request with {@code field} set to {@code value} (and what that field needs to be valid otherwise). */
+    static Map<String, Object> withText(String field, Object value) {
+        Map<String, Object> m = with(field, value);
+        if (field.equals("backupType")) {
+            m.put("backupFirst", true);
+        }
+        return m;
+    }
+
+    @Test
+    void everyTextFieldWithoutControlCharactersIsValid() {
+        Map<String, Object> m = valid();
+        m.putAll(TEXT_FIELDS);
+        m.put("backupFirst", true);
+        m.put("requestedByGroups", List.of("oidc:ops"));
+
+        assertValid(validate(m));
+    }
+
+    static Stream<Arguments> controlCharacterInEveryField() {
+        return TEXT_FIELDS.entrySet().stream().flatMap(field -> CONTROLS.stream().map(c -> Arguments.of(field.getKey(),
+                field.getValue().charAt(0) + String.valueOf(c) + field.getValue().substring(1), code(c))));
+    }
+
+    @ParameterizedTest(name = "{0} with {2}")
+    @MethodSource("controlCharacterInEveryField")
+    void controlCharacterInATextFieldIsRefusedNamingTheFieldAndTheCharacter(String field, String value, String code) {
+        RequestValidator.Result result = validate(withText(field, value));
+
+        assertOnlyViolation(result, field, "must not contain control characters (" + code + " at position 2)");
+        assertNoControlCharacterIn(result);
+    }
+
+    static Stream<Arguments> controlCharacterInAGroup() {
+        return CONTROLS.stream().flatMap(c -> Stream.of(
+                Arguments.of(List.of("o" + c + "ps"), "requestedByGroups[0]", code(c) + " at position 2"),
+                Arguments.of(List.of("ops", "team" + c), "requestedByGroups[1]", code(c) + " at position 5")));
+    }
+
+    @ParameterizedTest(name = "{1}: {2}")
+    @MethodSource("controlCharacterInAGroup")
+    void controlCharacterInAGroupIsRefusedNamingTheGroup(List<String> groups, String field, String which) {
+        RequestValidator.Result result = validate(with("requestedByGroups", groups));
+
+        assertOnlyViolation(result, field, "must not contain control characters (" + which + ")");
+        assertNoControlCharacterIn(result);
+    }
+
+    @Test
+    void aSystemGroupWithAControlCharacterIsNotQuoted() {
+        RequestValidator.Result result = validate(with("requestedByGroups", List.of("system:masters\u0000")));
+
+        assertOnlyViolation(result, "requestedByGroups[0]", "must not contain control characters (U+0000 at position 15)");
+    }
+
+    @Test
+    void theFirstControlCharacterIsNamedAndItsPositionCountsCharactersFromOne() {
+        assertOnlyViolation(validate(with("requestedBy", "\u0007alice\u0000")), "requestedBy",
+                "must not contain control characters (U+0007 at position 1)");
+        assertOnlyViolation(validate(with("reason", "\ud83d\ude00 x\u0000")), "reason",
+                "must not contain control characters (U+0000 at position 4)");
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"J\u00fcrgen", "a b", "caf\u00e9 \u2603", "\u0080", "\u00a0x"})
+    void charactersAboveTheControlsAreNotControlCharacters(String reason) {
+        assertThat(validate(with("reason", reason)).request().reason()).isEqualTo(reason);
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"namespace", "vmName", "imageDisplayName", "onRunning"})
+    void aControlCharacterIsTheOnlyProblemNamedAndTheValueIsNotQuoted(String field) {
+        // the value breaks the field's other rule too; that rule's violation would quote it
+        RequestValidator.Result result = validate(withText(field, "NOT VALID\u0000"));
+
+        assertOnlyViolation(result, field, "must not contain control characters (U+0000 at position 10)");
+        assertNoControlCharacterIn(result);
+    }
+
+    static Stream<String> echoedFields() {
+        return Stream.of("namespace", "vmName", "volumeName", "requestedBy", "replyTo");
+    }
+
+    @ParameterizedTest
+    @MethodSource("echoedFields")
+    void anInvalidRequestsAnswerLeavesOutAFieldWithAControlCharacter(String field) {
+        Map<String, Object> m = with("volumeName", "vm1-disk-0");
+        m.put("replyTo", "chat:#ops");
+        m.put(field, "a\u0000");
+
+        ResultEvent.Subject echo = validate(m).echo();
+
+        assertThat(echo.requestId()).isEqualTo("req-1");
+        Map<String, String> echoed = new HashMap<>();
+        echoed.put("namespace", echo.namespace());
+        echoed.put("vmName", echo.vmName());
+        echoed.put("volumeName", echo.volumeName());
+        echoed.put("requestedBy", echo.requestedBy());
+        echoed.put("replyTo", echo.replyTo());
+        assertThat(echoed.get(field)).isNull();
+        echoed.remove(field);
+        assertThat(echoed).doesNotContainValue(null);
+    }
+
+    @Test
+    void anInvalidRequestsAnswerEchoesNoControlCharacterOfAFieldOtherwiseInvalid() {
+        // namespace is invalid for another reason too; an unusable requestId is not echoed either
+        Map<String, Object> m = with("namespace", "Team\u0000A");
+        m.put("requestId", "req\u00001");
+
+        RequestValidator.Result result = validate(m);
+
+        assertThat(result.echo().namespace()).isNull();
+        assertThat(result.usableRequestId()).isNull();
+        assertThat(result.echo().requestedBy()).isEqualTo("alice@example.com");
+        assertThat(result.violations()).extracting(Violation::field).containsExactly("requestId", "namespace");
+    }
+
+    static void assertNoControlCharacterIn(RequestValidator.Result result) {
+        assertThat(result.violations()).allSatisfy(v -> assertThat(v.toString()).doesNotContainPattern("[\\x00-\\x1F\\x7F]"));
+        assertThat(Messages.invalidRequest(result.violations())).doesNotContainPattern("[\\x00-\\x1F\\x7F]");
+    }
+
+    // ---- notAfter ----
+
+    static Stream<Arguments> notAfterAccepted() {
+        return Stream.of(
+                Arguments.of("2026-11-26T18:00:00Z", "2026-11-26T18:00:00Z"),
+                Arguments.of("2026-11-26T19:30:00+01:30", "2026-11-26T18:00:00Z"),
+                Arguments.of("2026-11-26T13:00:00-05:00", "2026-11-26T18:00:00Z"),
+                Arguments.of("2026-11-26T18:00:00-00:00", "2026-11-26T18:00:00Z"),
+                Arguments.of("2026-11-26t18:00:00.5z", "2026-11-26T18:00:00.500Z"),
+                Arguments.of("2026-11-26T18:00:00.123456789Z", "2026-11-26T18:00:00.123456789Z"),
+                Arguments.of("2028-02-29T23:59:59Z", "2028-02-29T23:59:59Z"));
+    }
+
+    @ParameterizedTest
+    @MethodSource("notAfterAccepted")
+    void notAfterIsAnRfc3339TimeWithOffset(String value, String instant) {
+        RequestValidator.Result result = validate(with("notAfter", value));
+
+        assertValid(result);
+        assertThat(result.request().notAfter()).isEqualTo(java.time.Instant.parse(instant));
+    }
+
+    @Test
+    void notAfterIsOptional() {
+        assertThat(validate(valid()).request().notAfter()).isNull();
+        assertThat(validate(with("notAfter", null)).request().notAfter()).isNull();
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"2026-11-26", "2026-11-26T18:00:00", "2026-11-26T18:00Z", "2026-11-26 18:00:00Z",
+            "2026-11-26T18:00:00+0100", "2026-11-26T18:00:00+01", "2026-02-30T00:00:00Z", "2026-11-26T24:00:00Z",
+            "2026-11-26T18:00:00+19:00", "2026-11-26T18:00:00.Z", "26.11.2026 18:00", "tomorrow", "1764180000"})
+    void notAfterThatIsNotAnRfc3339TimeWithOffsetIsRefused(String value) {
+        assertOnlyViolation(validate(with("notAfter", value)), "notAfter",
+                "must be an RFC 3339 time with an offset, e.g. 2026-11-26T18:00:00Z or 2026-11-26T19:00:00+01:00, not '"
+                        + value + "'");
+    }
+
+    @Test
+    void notAfterOfAnotherTypeIsRefused() {
+        assertOnlyViolation(validate(with("notAfter", 1764180000)), "notAfter", "must be a string, not a number");
     }
 }

@@ -17,7 +17,7 @@ class ResultEventTest {
 
     static ExportRequest request(String requestId) {
         return new ExportRequest(requestId, "team-a", "vm1", "vm1-disk-0", "alice", null, null,
-                ExportRequest.OnRunning.REJECT, false, null, "chat:#ops", null, false, ExportRequest.BackupType.SNAPSHOT, java.util.List.of());
+                ExportRequest.OnRunning.REJECT, false, null, "chat:#ops", null, false, ExportRequest.BackupType.SNAPSHOT, java.util.List.of(), null);
     }
 
     static Decision.Rejected rejection() {

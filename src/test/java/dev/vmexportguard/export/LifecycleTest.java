@@ -240,7 +240,7 @@ class LifecycleTest extends GuardIntegrationTest {
         job.requestedBy = "replica-test";
         job.request = new dev.vmexportguard.decision.ExportRequest(requestId, ns, null, volume, "replica-test", null,
                 null, dev.vmexportguard.decision.ExportRequest.OnRunning.REJECT, false, null, null, null, false, null,
-                List.of());
+                List.of(), null);
         job.state = ExportJob.State.PENDING;
         job.acceptedAt = java.time.Instant.now();
         return job;

@@ -6,6 +6,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 import static org.hamcrest.Matchers.contains;
 import static org.hamcrest.Matchers.equalTo;
+import static org.hamcrest.Matchers.nullValue;
 
 import dev.vmexportguard.support.AuditApi;
 import dev.vmexportguard.support.GuardIntegrationTest;
@@ -58,6 +59,11 @@ class InvalidRequestTest extends GuardIntegrationTest {
     static Stream<Arguments> malformedRecords() {
         List<Malformed> cases = new ArrayList<>(List.of(
                 of("not JSON", "export vm1 please", false, "not valid JSON"),
+                // the parser's message quotes the token: the answer shows the NUL escaped
+                of("not JSON, with a NUL in a token", "export\u0000vm1 please", false, "not valid JSON", "\\u0000"),
+                of("duplicate key holding a NUL", "{\"a\\u0000\":1,\"a\\u0000\":2}", false, "Duplicate field 'a\\u0000'"),
+                of("control character in a field", valid("\"alice\"", "\"al\\u0007ice\""), true,
+                        "requestedBy: must not contain control characters (U+0007 at position 3)"),
                 of("JSON array", "[\"vm1\"]", false, "must be a JSON object, not an array"),
                 of("JSON string", "\"vm1\"", false, "not a string"),
                 of("JSON number", "42", false, "not a number"),
@@ -115,7 +121,8 @@ class InvalidRequestTest extends GuardIntegrationTest {
 
         await().atMost(Duration.ofSeconds(30)).until(() -> deadLetterOf(topics, sent) != null);
         ConsumerRecord<String, byte[]> copy = deadLetterOf(topics, sent);
-        assertThat(copy.value()).isEqualTo(value == null ? new byte[0] : value);
+        // byte for byte; a tombstone stays a tombstone
+        assertThat(copy.value()).isEqualTo(value);
         assertThat(copy.key()).isEqualTo("key-" + requestId);
         Map<String, String> headers = GuardTopics.headers(copy);
         assertThat(headers).containsEntry("dead-letter-cause", "INVALID_REQUEST")
@@ -157,5 +164,49 @@ class InvalidRequestTest extends GuardIntegrationTest {
                 return committed != null && committed.offset() > good.offset();
             });
         }
+    }
+
+    @Test
+    void aControlCharacterInAFieldIsRefusedNamingTheFieldAndTheConsumerAndOutboxGoOn() {
+        stoppedVm("vm1", DISK);
+        String id = newRequestId();
+
+        RecordMetadata sent = topics.send(id, "{\"requestId\":\"" + id + "\",\"namespace\":\"" + ns
+                + "\",\"vmName\":\"vm1\",\"requestedBy\":\"a\\u0000\"}");
+
+        Event rejected = topics.awaitResult(id);
+        assertThat(rejected.type()).isEqualTo("REJECTED");
+        assertThat(rejected.reason()).isEqualTo("INVALID_REQUEST");
+        assertThat(rejected.message()).contains("requestedBy: must not contain control characters (U+0000 at position 2)")
+                .doesNotContain("\u0000");
+        // the answer echoes what it can of the request, never the field with the NUL
+        assertThat(rejected.body().path("requestedBy").isNull()).isTrue();
+        assertThat(rejected.body().path("namespace").asText()).isEqualTo(ns);
+        AuditApi.export(id, 2)
+                .body("status", equalTo("REJECTED"))
+                .body("reason", equalTo("INVALID_REQUEST"))
+                .body("history.type", contains("RECEIVED", "REJECTED"))
+                .body("history[0].requestedBy", nullValue())
+                .body("history[0].namespace", equalTo(ns))
+                .body("history[0].source.offset", equalTo((int) sent.offset()));
+        assertThat(GuardTopics.headers(topics.awaitDeadLetter(sent.offset())))
+                .containsEntry("dead-letter-cause", "INVALID_REQUEST");
+
+        // the request after it is served
+        String next = send("vm1", null);
+        assertThat(topics.awaitResult(next).type()).isEqualTo("STARTED");
+        AuditApi.export(next, 2).body("status", equalTo("STARTED"));
+    }
+
+    @Test
+    void theDeadLetterCopyOfATombstoneIsATombstone() {
+        String key = "key-" + newRequestId();
+
+        RecordMetadata sent = topics.send(key, (byte[]) null, Map.of());
+
+        ConsumerRecord<String, byte[]> copy = topics.awaitDeadLetter(sent.offset());
+        assertThat(copy.value()).isNull();
+        assertThat(copy.key()).isEqualTo(key);
+        assertThat(GuardTopics.headers(copy)).containsEntry("dead-letter-reason", "$: the record has no value");
     }
 }

@@ -103,7 +103,19 @@ public final class GuardTopics implements AutoCloseable {
      * {@code headers} names that header (a null value: no such header).
      */
     public RecordMetadata send(String key, byte[] value, Map<String, String> headers) {
-        ProducerRecord<String, byte[]> record = new ProducerRecord<>(REQUESTS, key, value);
+        return sendRecord(new ProducerRecord<>(REQUESTS, key, value), headers);
+    }
+
+    /**
+     * Sends a record as {@link #send(String, byte[], Map)} does, with the bot's token, but with {@code timestamp}
+     * (milliseconds since the epoch) as its CreateTime instead of now: a request that was written then.
+     */
+    public RecordMetadata sendAt(long timestamp, String key, String value) {
+        return sendRecord(new ProducerRecord<>(REQUESTS, null, timestamp, key, value.getBytes(StandardCharsets.UTF_8)),
+                Map.of());
+    }
+
+    private RecordMetadata sendRecord(ProducerRecord<String, byte[]> record, Map<String, String> headers) {
         Map<String, String> all = new java.util.LinkedHashMap<>();
         all.put("authorization", "Bearer " + ScriptedAuthenticator.BOT_TOKEN);
         all.putAll(headers);

@@ -87,6 +87,11 @@ public final class ScriptedAuthorizer {
         return ASKED.stream().filter(r -> user.equals(r.path("spec").path("user").asText())).toList();
     }
 
+    /** The reviews asked that name {@code text} anywhere: as the user, a group, or the name impersonated. */
+    public static List<JsonNode> mentioning(String text) {
+        return ASKED.stream().filter(r -> r.toString().contains(text)).toList();
+    }
+
     static String answer(RecordedRequest request) {
         try {
             JsonNode review = JSON.readTree(request.getUtf8Body());
