@@ -3,7 +3,9 @@ package dev.vmexportguard.outbox;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.quarkus.narayana.jta.QuarkusTransaction;
+import io.quarkus.runtime.StartupEvent;
 import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.enterprise.event.Observes;
 import jakarta.enterprise.inject.Default;
 import jakarta.persistence.EntityManager;
 import java.time.Duration;
@@ -35,6 +37,11 @@ public class OutboxHealth implements HealthCheck {
                 .description("Outbox rows set aside after failing again and again").register(registry);
         Gauge.builder("guard.outbox.oldest.pending.seconds", this, h -> h.last[2])
                 .description("Age of the oldest result event not yet published and audited").register(registry);
+    }
+
+    /** Registers the metrics at start (a bean is otherwise made on first use) and reads the counts once. */
+    void atStart(@Observes StartupEvent ignored) {
+        refresh();
     }
 
     /** Reads the counts again (from the relay's thread after each round, and for readiness). */

@@ -52,7 +52,8 @@ class OutboxPoisonTest extends GuardIntegrationTest {
         }
         given().get("/q/health/ready").then()
                 .body("checks.find { it.name == 'outbox' }.data.parked", equalTo(2));
-        given().get("/q/metrics").then().statusCode(200).body(containsString("guard_outbox_parked 2.0"));
+        await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> given().get("/q/metrics").then().statusCode(200)
+                .body(containsString("guard_outbox_parked 2.0")));
         // the unauditable one was published once, not again at every attempt
         assertThat(topics.results("poison-" + ns)).isEmpty();
     }
