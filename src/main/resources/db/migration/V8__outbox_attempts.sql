@@ -5,3 +5,6 @@ alter table outbox_event add column attempts     integer not null default 0;
 alter table outbox_event add column last_error   text;
 alter table outbox_event add column parked_at    timestamptz;  -- set aside: no more attempts
 create index outbox_event_pending on outbox_event (id) where parked_at is null;
+
+-- the relay now records on the row that it published it, and its failed attempts
+grant update on outbox_event to "${guardRuntimeRole}";

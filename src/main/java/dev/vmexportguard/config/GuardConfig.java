@@ -27,6 +27,16 @@ public interface GuardConfig {
 
     Authentication authentication();
 
+    Audit audit();
+
+    interface Audit {
+        /**
+         * Audit rows that occurred longer ago are removed, by the role that migrates the schema (the owner), after
+         * each migration; absent, the default, keeps every row forever.
+         */
+        Optional<Duration> retention();
+    }
+
     /** How the guard learns who sends a request: the identity is proven, never taken from the request. */
     interface Authentication {
         /** What a Kafka record must carry. */

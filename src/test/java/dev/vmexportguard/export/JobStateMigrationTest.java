@@ -5,7 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import com.fasterxml.jackson.core.type.TypeReference;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.vmexportguard.decision.ExportRequest;
-import io.zonky.test.db.postgres.embedded.EmbeddedPostgres;
+import dev.vmexportguard.support.PostgresResource;
 import java.sql.Connection;
 import java.sql.ResultSet;
 import java.sql.Statement;
@@ -18,14 +18,15 @@ import org.junit.jupiter.api.Test;
 
 /** The migration to typed job state carries over rows written by the guard before it, on a real PostgreSQL. */
 class JobStateMigrationTest {
-    static EmbeddedPostgres postgres;
+    static PostgresResource postgres;
     static DataSource db;
     static final ObjectMapper JSON = new ObjectMapper().findAndRegisterModules();
 
     @BeforeAll
     static void migrateOldRows() throws Exception {
-        postgres = EmbeddedPostgres.builder().start();
-        db = postgres.getPostgresDatabase();
+        postgres = new PostgresResource();
+        postgres.start();
+        db = postgres.owner();
         flyway("3").migrate();
         try (Connection c = db.getConnection(); Statement s = c.createStatement()) {
             s.execute("""
@@ -48,12 +49,12 @@ class JobStateMigrationTest {
     }
 
     @AfterAll
-    static void stop() throws Exception {
-        postgres.close();
+    static void stop() {
+        postgres.stop();
     }
 
     static Flyway flyway(String target) {
-        var config = Flyway.configure().dataSource(db).locations("classpath:db/migration");
+        var config = PostgresResource.flyway(db);
         if (target != null) {
             config.target(target);
         }

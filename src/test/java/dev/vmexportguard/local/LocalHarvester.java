@@ -38,10 +38,11 @@ import org.apache.kafka.common.serialization.StringSerializer;
  * The guard on one machine with nothing but Java: a Kafka broker, a PostgreSQL server and a simulated Harvester
  * cluster (an API server seeded with demo VMs, and controllers that stop and start VMs and copy images), then the
  * built guard itself as a child process. A part the user configures is used instead of its stand-in:
- * {@code KAFKA_BOOTSTRAP_SERVERS}, {@code QUARKUS_DATASOURCE_JDBC_URL} (with _USERNAME, _PASSWORD), and
- * {@code KUBERNETES_MASTER} or {@code KUBECONFIG}. The simulated cluster accepts only the demo users' tokens it makes
- * and prints ({@link DemoUsers}). Lines typed on standard input are sent to the request topic, with the operator's
- * token. Ctrl-C (or SIGTERM) stops everything it started.
+ * {@code KAFKA_BOOTSTRAP_SERVERS}, {@code QUARKUS_DATASOURCE_JDBC_URL} (with _USERNAME, _PASSWORD: the runtime role,
+ * and {@code QUARKUS_FLYWAY_USERNAME}, _PASSWORD: the owner), and {@code KUBERNETES_MASTER} or {@code KUBECONFIG}.
+ * The simulated cluster accepts only the demo users' tokens it makes and prints ({@link DemoUsers}). Lines typed on
+ * standard input are sent to the request topic, with the operator's token. Ctrl-C (or SIGTERM) stops everything it
+ * started.
  */
 public final class LocalHarvester {
     static final String NS = "demo";
@@ -73,10 +74,10 @@ public final class LocalHarvester {
             PostgresResource postgres = new PostgresResource();
             Map<String, String> database = postgres.start();
             STARTED.push(postgres::stop);
-            jdbc = database.get("quarkus.datasource.jdbc.url");
-            guard.put("QUARKUS_DATASOURCE_JDBC_URL", jdbc);
-            guard.put("QUARKUS_DATASOURCE_USERNAME", database.get("quarkus.datasource.username"));
-            guard.put("QUARKUS_DATASOURCE_PASSWORD", database.get("quarkus.datasource.password"));
+            // the guard as the runtime role, Flyway as the owner
+            guard.putAll(PostgresResource.environment(database));
+            jdbc = database.get("quarkus.datasource.jdbc.url") + "  (guard as " + PostgresResource.RUNTIME
+                    + ", migrations as " + PostgresResource.OWNER + ")";
         }
 
         String apiServer;

@@ -35,22 +35,22 @@ class DatabaseOutageTest extends GuardIntegrationTest {
         }
         // the superuser works from another database: a database cannot refuse connections while one is its own
         try (Connection admin = DriverManager.getConnection(PostgresResource.superuserJdbcUrl()
-                .replace("/postgres?", "/template1?"));
+                .replace("/" + PostgresResource.DATABASE + "?", "/postgres?"));
              Statement sql = admin.createStatement()) {
             for (int i = 0; i < 6; i++) {
                 refused.add(send("run-" + i, null));
                 started.add(send("stop-" + i, null));
                 if (i == 1) {
                     // from here on the database refuses every connection, and drops those it had
-                    sql.execute("alter database postgres allow_connections false");
+                    sql.execute("alter database " + PostgresResource.DATABASE + " allow_connections false");
                     sql.execute("select pg_terminate_backend(pid) from pg_stat_activity"
-                            + " where datname = 'postgres'");
+                            + " where datname = '" + PostgresResource.DATABASE + "'");
                 }
             }
             await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> given().get("/q/health/ready").then()
                     .statusCode(503).body("checks.find { it.name == 'request-consumer' }.status", equalTo("DOWN")));
             Thread.sleep(10_000);
-            sql.execute("alter database postgres allow_connections true");
+            sql.execute("alter database " + PostgresResource.DATABASE + " allow_connections true");
         }
 
         for (String id : refused) {

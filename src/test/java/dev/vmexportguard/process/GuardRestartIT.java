@@ -61,9 +61,8 @@ class GuardRestartIT {
         api.before();
         new HarvesterApiSetup().accept(api);
         environment.put("KAFKA_BOOTSTRAP_SERVERS", kafkaConfig.get("kafka.bootstrap.servers"));
-        environment.put("QUARKUS_DATASOURCE_JDBC_URL", database.get("quarkus.datasource.jdbc.url"));
-        environment.put("QUARKUS_DATASOURCE_USERNAME", database.get("quarkus.datasource.username"));
-        environment.put("QUARKUS_DATASOURCE_PASSWORD", database.get("quarkus.datasource.password"));
+        // the guard as the runtime role, Flyway as the owner
+        environment.putAll(PostgresResource.environment(database));
         environment.put("KUBERNETES_MASTER", api.getClient().getMasterUrl().toString());
         environment.put("KUBERNETES_AUTH_TRYKUBECONFIG", "false");
         environment.put("KUBERNETES_AUTH_TRYSERVICEACCOUNT", "false");

@@ -70,6 +70,7 @@ public final class GuardProcess implements AutoCloseable {
         throw new IllegalStateException("guard not ready within " + limit + "; see " + log);
     }
 
+    /** GET as the operator, who may read every namespace's audit (every {@code /api} call needs a bearer token). */
     public String get(String path) throws IOException, InterruptedException {
         HttpResponse<String> response = HTTP.send(HttpRequest.newBuilder(uri(path))
                         .header("Authorization", "Bearer " + ScriptedAuthenticator.OPERATOR_TOKEN).build(),
