@@ -31,11 +31,15 @@ public class OutboxHealth implements HealthCheck {
 
     public OutboxHealth(EntityManager em, MeterRegistry registry) {
         this.em = em;
-        Gauge.builder("guard.outbox.pending", this, h -> h.last[0])
+        // a gauge left by an earlier start in the same JVM (tests start the guard again) would read its old owner
+        for (String name : new String[] {"guard.outbox.pending", "guard.outbox.parked", "guard.outbox.oldest.pending.seconds"}) {
+            registry.find(name).meters().forEach(registry::remove);
+        }
+        Gauge.builder("guard.outbox.pending", () -> last[0])
                 .description("Result events decided but not yet published and audited").register(registry);
-        Gauge.builder("guard.outbox.parked", this, h -> h.last[1])
+        Gauge.builder("guard.outbox.parked", () -> last[1])
                 .description("Outbox rows set aside after failing again and again").register(registry);
-        Gauge.builder("guard.outbox.oldest.pending.seconds", this, h -> h.last[2])
+        Gauge.builder("guard.outbox.oldest.pending.seconds", () -> last[2])
                 .description("Age of the oldest result event not yet published and audited").register(registry);
     }
 
