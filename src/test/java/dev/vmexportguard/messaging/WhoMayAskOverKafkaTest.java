@@ -88,6 +88,25 @@ class WhoMayAskOverKafkaTest extends GuardIntegrationTest {
     }
 
     @Test
+    void aTokensAnswerIsReusedBrieflyAndNeverAskedAgainForEachRecord() {
+        stoppedVm("vm1", DISK);
+        String bot = "bot-" + ns;
+        String token = ScriptedAuthenticator.token(bot, List.of(), ScriptedAuthenticator.GUARD);
+        List<String> ids = new java.util.ArrayList<>();
+        for (int i = 0; i < 3; i++) {
+            String id = newRequestId();
+            ids.add(id);
+            topics.send(id, ("{\"requestId\":\"" + id + "\",\"namespace\":\"" + ns + "\",\"vmName\":\"ghost-" + i
+                    + "\",\"requestedBy\":\"" + bot + "\"}").getBytes(StandardCharsets.UTF_8),
+                    Map.of("authorization", "Bearer " + token));
+        }
+
+        ids.forEach(id -> assertThat(topics.awaitResult(id).reason()).isEqualTo("VM_NOT_FOUND"));
+        // one TokenReview for the three records (guard.authentication.cache-ttl, 10 s)
+        assertThat(ScriptedAuthenticator.reviewsOf(token)).hasSize(1);
+    }
+
+    @Test
     void aBotThatMayNotImpersonateTheRequesterIsRefusedForbidden() {
         stoppedVm("vm1", DISK);
         String bot = "bot-" + ns;

@@ -104,6 +104,10 @@ class GuardRestartIT {
 
         GuardProcess first = GuardProcess.start("first", environment);
         first.awaitReady(Duration.ofSeconds(60));
+        // the built guard serves no OpenAPI document or Swagger UI unless switched on, and no API without a token
+        assertThat(first.status("/q/openapi")).isEqualTo(404);
+        assertThat(first.status("/q/swagger-ui/")).isEqualTo(404);
+        assertThat(first.status("/api/audit")).isEqualTo(401);
         for (int i = 0; i < STOPPED_VMS; i++) {
             String id = stopped.get(i);
             topics.send(id, Requests.request(id, NS, "s" + i, null));

@@ -71,6 +71,11 @@ public final class GuardProcess implements AutoCloseable {
     }
 
     /** GET as the operator, who may read every namespace's audit (every {@code /api} call needs a bearer token). */
+    /** The HTTP status of {@code GET path}, asked with no token. */
+    public int status(String path) throws IOException, InterruptedException {
+        return HTTP.send(HttpRequest.newBuilder(uri(path)).build(), HttpResponse.BodyHandlers.discarding()).statusCode();
+    }
+
     public String get(String path) throws IOException, InterruptedException {
         HttpResponse<String> response = HTTP.send(HttpRequest.newBuilder(uri(path))
                         .header("Authorization", "Bearer " + ScriptedAuthenticator.OPERATOR_TOKEN).build(),
