@@ -35,18 +35,17 @@ public class AccessReview {
         return Optional.empty();
     }
 
+    /** Whether {@code who} has the permission, as a SubjectAccessReview answers it. */
     public boolean allowed(Identity who, Permission p) {
-        {
-            SubjectAccessReview review = new SubjectAccessReviewBuilder()
-                    .withNewSpec().withUser(who.username()).withGroups(who.groups())
-                    .withResourceAttributes(new ResourceAttributesBuilder().withVerb(p.verb()).withGroup(p.group())
-                            .withResource(p.resource()).withSubresource(p.subresource())
-                            .withNamespace(p.namespace()).withName(p.name()).build())
-                    .endSpec().build();
-            SubjectAccessReview answer = calls.run(
-                    new ClusterOperation("create", "subjectaccessreviews.authorization.k8s.io", null),
-                    () -> client.authorization().v1().subjectAccessReview().create(review));
-            return answer.getStatus() != null && Boolean.TRUE.equals(answer.getStatus().getAllowed());
-        }
+        SubjectAccessReview review = new SubjectAccessReviewBuilder()
+                .withNewSpec().withUser(who.username()).withGroups(who.groups())
+                .withResourceAttributes(new ResourceAttributesBuilder().withVerb(p.verb()).withGroup(p.group())
+                        .withResource(p.resource()).withSubresource(p.subresource())
+                        .withNamespace(p.namespace()).withName(p.name()).build())
+                .endSpec().build();
+        SubjectAccessReview answer = calls.run(
+                new ClusterOperation("create", "subjectaccessreviews.authorization.k8s.io", null),
+                () -> client.authorization().v1().subjectAccessReview().create(review));
+        return answer.getStatus() != null && Boolean.TRUE.equals(answer.getStatus().getAllowed());
     }
 }

@@ -11,10 +11,13 @@ import io.quarkus.runtime.StartupEvent;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.enterprise.event.Observes;
 import java.time.Instant;
+import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
+import java.util.Queue;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ConcurrentLinkedQueue;
 import org.jboss.logging.Logger;
 
 /**
@@ -33,7 +36,7 @@ public class ExportLifecycle {
     private final ResourceWatches watches;
     private final GuardConfig.Exports config;
     private final Set<String> changedNamespaces = ConcurrentHashMap.newKeySet();
-    private final java.util.Queue<Mounting> seenMounting = new java.util.concurrent.ConcurrentLinkedQueue<>();
+    private final Queue<Mounting> seenMounting = new ConcurrentLinkedQueue<>();
     private final SerialWorker worker = new SerialWorker("export-lifecycle");
     private final Runnable dispatchSoon = worker.trigger("starting exports", this::dispatchIfLeader);
     private final Runnable followChangesSoon = worker.trigger("following exports", this::followChanges);
@@ -90,7 +93,7 @@ public class ExportLifecycle {
     }
 
     private void followChanges() {
-        List<Mounting> mountings = new java.util.ArrayList<>();
+        List<Mounting> mountings = new ArrayList<>();
         for (Mounting m; (m = seenMounting.poll()) != null; ) {
             mountings.add(m);
         }
