@@ -117,7 +117,7 @@ public class ClusterReader {
         return claims;
     }
 
-    private static String runStrategy(GenericKubernetesResource vm) {
+    static String runStrategy(GenericKubernetesResource vm) {
         Object strategy = vm.get("spec", "runStrategy");
         if (strategy instanceof String s) {
             return s;

@@ -108,7 +108,7 @@ public class VmLocks {
                         .withName(vmName).get());
     }
 
-    private static Set<String> holders(GenericKubernetesResource vm) {
+    static Set<String> holders(GenericKubernetesResource vm) {
         Map<String, String> annotations = vm.getMetadata().getAnnotations();
         return new LinkedHashSet<>(split(annotations == null ? null : annotations.get(KubernetesResources.ANNOTATION_EXPORT_LOCK)));
     }

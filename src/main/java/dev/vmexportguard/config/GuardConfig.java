@@ -104,6 +104,13 @@ public interface GuardConfig {
         @WithDefault("30m")
         Duration backupTimeout();
 
+        /**
+         * With restartAfter, how long after the export's end the guard waits for a VM it stopped to reach Stopped,
+         * to start it again; a VM still not stopped by then gets RESTART_FAILED.
+         */
+        @WithDefault("10m")
+        Duration restartDeadline();
+
         /** How often every running export is checked in full (VMs, pods, image, time), besides the watches. */
         @WithDefault("15s")
         Duration resyncInterval();

@@ -246,6 +246,36 @@ public final class Messages {
         return "Started again after the export: " + String.join(", ", vms.stream().map(v -> ns + "/" + v).toList()) + ".";
     }
 
+    /** restartAfter: the deadline passed before the VM reached Stopped ({@code state} says how it is now). */
+    public static String restartNotStopped(String ns, String vm, java.time.Duration deadline, String state) {
+        return "VM " + ns + "/" + vm + " was stopped for the export but had not reached Stopped " + human(deadline)
+                + " after the export ended (it shows " + state + "); the guard did not start it again and no longer"
+                + " waits for it. Look at the VM in Harvester: once it shows Stopped, start it by hand if it should run.";
+    }
+
+    /** restartAfter: the VM stopped, but another export's lock kept it off until the deadline. */
+    public static String restartLocked(String ns, String vm, java.time.Duration deadline,
+                                       java.util.Collection<String> exports) {
+        return "VM " + ns + "/" + vm + " was stopped for the export but was still locked by export "
+                + String.join(", ", exports) + ", which reads its disk, " + human(deadline)
+                + " after this export ended; the guard did not start it again. Start it by hand once that export has"
+                + " ended, if it should run.";
+    }
+
+    /** restartAfter: a start asked before the guard was restarted, and the VM still Stopped at the deadline. */
+    public static String restartUnconfirmed(String ns, String vm, java.time.Duration deadline) {
+        return "VM " + ns + "/" + vm + " was stopped for the export; the guard asked KubeVirt to start it again (it"
+                + " never asks twice, also across its own restarts), but it still showed Stopped " + human(deadline)
+                + " after the export ended. Start it by hand.";
+    }
+
+    /** restartAfter: the VM could not be read until the deadline. */
+    public static String restartUnreadable(String ns, String vm, java.time.Duration deadline, String detail) {
+        return "VM " + ns + "/" + vm + " was stopped for the export, but the guard could not read it until "
+                + human(deadline) + " after the export ended (" + detail + "); it did not start it again. Check"
+                + " the VM and start it by hand if it should run.";
+    }
+
     public static String restartFailed(String ns, String vm, String detail) {
         return "VM " + ns + "/" + vm + " was stopped for the export but could not be started again (" + detail
                 + "); start it by hand.";

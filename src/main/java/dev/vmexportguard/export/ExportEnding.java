@@ -2,17 +2,17 @@ package dev.vmexportguard.export;
 
 import dev.vmexportguard.cluster.ImageExporter;
 import dev.vmexportguard.cluster.VmLocks;
+import dev.vmexportguard.config.GuardConfig;
 import dev.vmexportguard.decision.EventType;
 import dev.vmexportguard.decision.ResultEvent;
 import jakarta.enterprise.context.ApplicationScoped;
 import java.time.Clock;
-import java.util.List;
 import org.jboss.logging.Logger;
 
 /**
- * Ends an export in two steps that survive a crash between them: first its final event is recorded, in the outbox
- * (ENDING), then the unfinished image is removed if it must be, the VMs are unlocked and, when asked, started again
- * (ENDED).
+ * Ends an export in steps that survive a crash between them: first its final event is recorded, in the outbox
+ * (ENDING), then the unfinished image is removed if it must be and the VMs are unlocked (ENDED); with restartAfter,
+ * the VMs the guard stopped are then started again, waiting for those still stopping (RESTARTING, then ENDED).
  */
 @ApplicationScoped
 public class ExportEnding {
@@ -24,13 +24,16 @@ public class ExportEnding {
     private final ImageExporter images;
     private final VmLocks locks;
     private final RestartStep restarts;
+    private final GuardConfig.Exports config;
     private final Clock clock;
 
-    public ExportEnding(ExportJobs jobs, ImageExporter images, VmLocks locks, RestartStep restarts, Clock clock) {
+    public ExportEnding(ExportJobs jobs, ImageExporter images, VmLocks locks, RestartStep restarts, GuardConfig config,
+                        Clock clock) {
         this.jobs = jobs;
         this.images = images;
         this.locks = locks;
         this.restarts = restarts;
+        this.config = config.exports();
         this.clock = clock;
     }
 
@@ -42,6 +45,10 @@ public class ExportEnding {
     /** Records the final event ({@link #outcome}), then {@link #finish}es. */
     public void end(ExportJob job, ResultEvent.Builder outcome, boolean deleteImage) {
         job.deleteImage = deleteImage && job.imageName != null;
+        if (restartsAfter(job)) {
+            // counted from the end: the VMs still stopping are waited for until then
+            job.restartDeadline = clock.instant().plus(config.restartDeadline());
+        }
         jobs.advance(job, ExportJob.State.ENDING, outcome);
         LOG.infof("export %s ended: %s %s", job.requestId, outcome.type(),
                 outcome.reason() == null ? "" : outcome.reason());
@@ -57,10 +64,20 @@ public class ExportEnding {
             images.delete(job.namespace, job.imageName);
         }
         locks.unlock(job.namespace, job.lockedVms, job.requestId);
-        List<ResultEvent.Builder> restarted = job.restartDone || !job.request.restartAfter()
-                ? List.of() : restarts.restart(job);
-        job.restartDone = true;
+        if (restartsAfter(job)) {
+            if (job.restartDeadline == null) {
+                job.restartDeadline = clock.instant().plus(config.restartDeadline());
+            }
+            jobs.advance(job, ExportJob.State.RESTARTING);
+            restarts.check(job);
+            return;
+        }
         job.endedAt = clock.instant();
-        jobs.advance(job, ExportJob.State.ENDED, restarted.toArray(ResultEvent.Builder[]::new));
+        jobs.advance(job, ExportJob.State.ENDED);
+    }
+
+    /** restartAfter, and VMs the guard stopped for the export that are not yet settled. */
+    private static boolean restartsAfter(ExportJob job) {
+        return job.request.restartAfter() && !job.restartDone && !job.stoppedVms.isEmpty();
     }
 }

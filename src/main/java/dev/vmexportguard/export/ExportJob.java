@@ -36,6 +36,11 @@ public class ExportJob {
         RUNNING,
         /** The final event is decided; the image is being removed (if it must) and the VMs unlocked. */
         ENDING,
+        /**
+         * After the end (restartAfter): waiting for the VMs the guard stopped to reach Stopped, to start them again,
+         * until {@code restartDeadline}. Holds no slot; the volume stays taken until the job is ENDED.
+         */
+        RESTARTING,
         ENDED;
 
         public boolean holdsSlot() {
@@ -43,8 +48,35 @@ public class ExportJob {
         }
     }
 
-    /** A VM the guard stopped for this export, with the run strategy it had, to put back after. */
-    public record StoppedVm(String name, String runStrategy) {
+    /**
+     * A VM the guard stopped for this export, with the run strategy it had, to put back after; {@code restart} says
+     * what became of it after the end (null while the guard still waits for it to reach Stopped).
+     */
+    public record StoppedVm(String name, String runStrategy, Restart restart) {
+        public StoppedVm(String name, String runStrategy) {
+            this(name, runStrategy, null);
+        }
+
+        StoppedVm with(Restart outcome) {
+            return new StoppedVm(name, runStrategy, outcome);
+        }
+
+        /** Still to be looked at after the end: not yet started, or started without the outcome recorded. */
+        boolean pending() {
+            return restart == null || restart == Restart.ASKED;
+        }
+    }
+
+    /** What became of a VM the guard stopped, after the export's end (restartAfter). */
+    public enum Restart {
+        /** The guard asked KubeVirt to start it; recorded before asking, so that a VM is started at most once. */
+        ASKED,
+        /** Started again (VM_RESTARTED). */
+        RESTARTED,
+        /** Left as it is: started by someone else, deleted, or already halted by someone else when it was stopped. */
+        LEFT,
+        /** Not started again: the start failed, or it did not reach Stopped by the deadline (RESTART_FAILED). */
+        FAILED
     }
 
     @Id
@@ -111,6 +143,10 @@ public class ExportJob {
 
     @Column(name = "restart_done")
     public boolean restartDone;
+
+    /** restartAfter: until when, after the end, the guard waits for its stopped VMs to reach Stopped. */
+    @Column(name = "restart_deadline")
+    public Instant restartDeadline;
 
     @Column(name = "progress_step")
     public int progressStep = -1;

@@ -23,8 +23,8 @@ import org.jboss.logging.Logger;
 /**
  * Owns every accepted export until it ends. One thread, on the replica that holds the leader lock, does all of it:
  * gives waiting exports a slot (at most {@code guard.exports.max-concurrent}), starts them, follows running ones
- * when their image or a VM of their namespace changes (watches) and on a regular full check, and finishes ending
- * ones. On start it picks up whatever a previous run left: the state is in the database, not in memory.
+ * when their image or a VM of their namespace changes (watches) and on a regular full check, finishes ending
+ * ones, and starts again the VMs of ended ones (restartAfter) once they are stopped. On start it picks up whatever a previous run left: the state is in the database, not in memory.
  */
 @ApplicationScoped
 public class ExportLifecycle {
@@ -79,7 +79,8 @@ public class ExportLifecycle {
     }
 
     /**
-     * An image, VM or VMI of {@code namespace} changed: its running and stopping exports are looked at. Changes are
+     * An image, VM or VMI of {@code namespace} changed: its running and stopping exports, and the ended ones waiting
+     * to start a VM again, are looked at. Changes are
      * gathered by namespace and handled in one pass, so that a burst of them (or the informers' first listing at
      * start) costs one query, not one per object.
      */
@@ -103,7 +104,7 @@ public class ExportLifecycle {
         Set<String> namespaces = new HashSet<>(changedNamespaces);
         changedNamespaces.removeAll(namespaces);
         if (!namespaces.isEmpty() && leader.lead()) {
-            jobs.inStates(ExportJob.State.RUNNING, ExportJob.State.STOPPING).stream()
+            jobs.inStates(ExportJob.State.RUNNING, ExportJob.State.STOPPING, ExportJob.State.RESTARTING).stream()
                     .filter(j -> namespaces.contains(j.namespace)).forEach(this::advance);
         }
     }
@@ -144,19 +145,22 @@ public class ExportLifecycle {
 
     /** One step of a job; one that fails is tried again on the next round; a slot freed wakes the dispatch. */
     private void advance(ExportJob job) {
+        ExportJob.State before = job.state;
         try {
             steps.advance(job);
         } catch (RuntimeException e) {
             LOG.warnf(e, "export %s (%s) failed; trying again on the next round", job.requestId, job.state);
         }
-        if (job.state == ExportJob.State.ENDED) {
+        // not on every look at a job that keeps waiting (RESTARTING): that would wake the dispatch in a loop
+        if ((before.holdsSlot() && !job.state.holdsSlot())
+                || (job.state == ExportJob.State.ENDED && before != ExportJob.State.ENDED)) {
             wake();
         }
     }
 
     void dispatch() {
         jobs.inStates(ExportJob.State.ENDING, ExportJob.State.STARTING, ExportJob.State.STOPPING,
-                ExportJob.State.BACKING_UP).forEach(this::advance);
+                ExportJob.State.BACKING_UP, ExportJob.State.RESTARTING).forEach(this::advance);
         List<ExportJob> waiting = jobs.inStates(ExportJob.State.PENDING, ExportJob.State.QUEUED);
         int position = 0;
         for (ExportJob job : waiting) {

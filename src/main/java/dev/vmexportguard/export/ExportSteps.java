@@ -13,14 +13,16 @@ public class ExportSteps {
     private final BackupStep backingUp;
     private final ExportFollower follower;
     private final ExportEnding ending;
+    private final RestartStep restarting;
 
     public ExportSteps(ExportStarter starter, StopStep stopping, BackupStep backingUp, ExportFollower follower,
-                       ExportEnding ending) {
+                       ExportEnding ending, RestartStep restarting) {
         this.starter = starter;
         this.stopping = stopping;
         this.backingUp = backingUp;
         this.follower = follower;
         this.ending = ending;
+        this.restarting = restarting;
     }
 
     /** One step; a job that a step leaves STARTING (its VMs stopped, its backups ready) is started at once. */
@@ -30,6 +32,7 @@ public class ExportSteps {
             case BACKING_UP -> backingUp.check(job);
             case RUNNING -> follower.follow(job);
             case ENDING -> ending.finish(job);
+            case RESTARTING -> restarting.check(job);
             default -> {
             }
         }

@@ -118,7 +118,7 @@ class GuidedPathTest extends GuardIntegrationTest {
         assertThat(failed.reason()).isEqualTo("STOP_TIMEOUT");
         assertThat(failed.message()).contains("4s").contains(ns + "/vm1 (Running");
         assertThat(cluster.allImages(ns)).isEmpty();
-        // it never stopped: nothing to start again
+        // it has not stopped: nothing started again (the guard waits for it until guard.exports.restart-deadline)
         assertThat(types(id)).containsExactly("STOPPING_VM", "FAILED");
         assertThat(simulator.subresourceCalls()).containsExactly("vm1 stop {}");
     }

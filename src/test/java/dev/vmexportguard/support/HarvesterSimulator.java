@@ -2,6 +2,9 @@ package dev.vmexportguard.support;
 
 import io.fabric8.kubernetes.api.model.GenericKubernetesResource;
 import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.Watch;
+import io.fabric8.kubernetes.client.Watcher;
+import io.fabric8.kubernetes.client.WatcherException;
 import io.fabric8.mockwebserver.http.Headers;
 import io.fabric8.mockwebserver.http.RecordedRequest;
 import io.fabric8.mockwebserver.utils.ResponseProvider;
@@ -12,6 +15,7 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
@@ -34,8 +38,14 @@ public final class HarvesterSimulator {
         this.cluster = new HarvesterCluster(client);
     }
 
-    /** How KubeVirt answers the stop and start subresources of one VM. */
-    public enum Power { WORKS, STOP_NEVER_COMPLETES, START_FAILS }
+    /**
+     * How KubeVirt answers the stop and start subresources of one VM. {@code STOPS_LATE}: as KubeVirt does, the stop
+     * turns Always and Once into Halted at once and the VM shows Stopping until, after the delay, it is Stopped; a
+     * start then makes it Running within a moment.
+     */
+    public enum Power { WORKS, STOP_NEVER_COMPLETES, START_FAILS, STOPS_LATE }
+
+    private static final Duration QUICK_START = Duration.ofMillis(100);
 
     /**
      * Serves {@code PUT .../virtualmachines/{vm}/stop} and {@code /start} like virt-api and virt-controller: a stop
@@ -44,8 +54,12 @@ public final class HarvesterSimulator {
      */
     public void servePower(KubernetesServer server, String ns, String vm, Duration delay, Power power) {
         String base = "/apis/subresources.kubevirt.io/v1/namespaces/" + ns + "/virtualmachines/" + vm;
+        Duration startDelay = power == Power.STOPS_LATE ? QUICK_START : delay;
         server.expect().put().withPath(base + "/stop").andReply(202, request -> {
             subresourceCalls.add(vm + " stop " + request.getUtf8Body());
+            if (power == Power.STOPS_LATE) {
+                KUBEVIRT.execute(() -> stopping(ns, vm));
+            }
             if (power != Power.STOP_NEVER_COMPLETES) {
                 KUBEVIRT.schedule(() -> stopped(ns, vm), delay.toMillis(), TimeUnit.MILLISECONDS);
             }
@@ -60,7 +74,7 @@ public final class HarvesterSimulator {
                 if (power == Power.START_FAILS) {
                     return "{\"kind\":\"Status\",\"status\":\"Failure\",\"message\":\"virt-api: cannot reach the VM's node\",\"code\":500}";
                 }
-                KUBEVIRT.schedule(() -> running(ns, vm), delay.toMillis(), TimeUnit.MILLISECONDS);
+                KUBEVIRT.schedule(() -> running(ns, vm), startDelay.toMillis(), TimeUnit.MILLISECONDS);
                 return "";
             }
 
@@ -96,6 +110,78 @@ public final class HarvesterSimulator {
         cluster.vms(ns).resource(current).update();
         cluster.vmi(ns, vm, "Running", claim);
         cluster.launcherPod(ns, vm, "Running", claim);
+    }
+
+    /** Sets Harvester's {@code harvesterhci.io/vmRunStrategy} annotation on a VM, as Harvester's UI and controller do. */
+    public void runStrategyAnnotation(String ns, String vm, String runStrategy) {
+        GenericKubernetesResource current = cluster.vms(ns).withName(vm).get();
+        Map<String, String> annotations = current.getMetadata().getAnnotations() == null
+                ? new LinkedHashMap<>() : new LinkedHashMap<>(current.getMetadata().getAnnotations());
+        annotations.put(HARVESTER_RUN_STRATEGY, runStrategy);
+        current.getMetadata().setAnnotations(annotations);
+        cluster.vms(ns).resource(current).update();
+    }
+
+    private static final String HARVESTER_RUN_STRATEGY = "harvesterhci.io/vmRunStrategy";
+
+    /**
+     * Plays, for the VMs of a namespace, what acts on a VM whose run strategy leaves Halted: Harvester's VM webhook
+     * (the run strategy becomes the one in {@code harvesterhci.io/vmRunStrategy}, RerunOnFailure without it; the
+     * test server has no admission, so this is done right after the change is stored) and KubeVirt's VM controller
+     * (a Stopped VM whose strategy runs it is started). Call it before the VMs are created; close it at the end.
+     */
+    public Watch playVmControllers(String ns) {
+        Map<String, String> strategies = new ConcurrentHashMap<>();
+        return cluster.vms(ns).watch(new Watcher<>() {
+            @Override
+            public void eventReceived(Action action, GenericKubernetesResource vm) {
+                if (action != Action.ADDED && action != Action.MODIFIED) {
+                    return;
+                }
+                String name = vm.getMetadata().getName();
+                Object strategy = vm.get("spec", "runStrategy");
+                String now = strategy instanceof String text ? text : "";
+                String before = strategies.put(name, now);
+                if (!"Halted".equals(before) || "Halted".equals(now)) {
+                    return;
+                }
+                Map<String, String> annotations = vm.getMetadata().getAnnotations();
+                String wanted = annotations == null || annotations.get(HARVESTER_RUN_STRATEGY) == null
+                        ? "RerunOnFailure" : annotations.get(HARVESTER_RUN_STRATEGY);
+                KUBEVIRT.execute(() -> {
+                    try {
+                        if (!wanted.equals(now)) {
+                            GenericKubernetesResource current = cluster.vms(ns).withName(name).get();
+                            Map<String, Object> spec = new LinkedHashMap<>(current.get("spec"));
+                            spec.put("runStrategy", wanted);
+                            current.setAdditionalProperty("spec", spec);
+                            cluster.vms(ns).resource(current).update();
+                        }
+                        if (!"Manual".equals(wanted) && "Stopped".equals(vm.get("status", "printableStatus"))) {
+                            KUBEVIRT.schedule(() -> running(ns, name), QUICK_START.toMillis(), TimeUnit.MILLISECONDS);
+                        }
+                    } catch (RuntimeException e) {
+                        throw new IllegalStateException("simulated VM webhook for " + name + " failed", e);
+                    }
+                });
+            }
+
+            @Override
+            public void onClose(WatcherException cause) {
+            }
+        });
+    }
+
+    /** KubeVirt acting on a stop: Always and Once become Halted at once; the VM shows Stopping. */
+    private void stopping(String ns, String vm) {
+        GenericKubernetesResource current = cluster.vms(ns).withName(vm).get();
+        Map<String, Object> spec = new LinkedHashMap<>(current.get("spec"));
+        if ("Always".equals(spec.get("runStrategy")) || "Once".equals(spec.get("runStrategy"))) {
+            spec.put("runStrategy", "Halted");
+            current.setAdditionalProperty("spec", spec);
+            cluster.vms(ns).resource(current).update();
+        }
+        setVmStatus(ns, vm, "Stopping");
     }
 
     private void stopped(String ns, String vm) {

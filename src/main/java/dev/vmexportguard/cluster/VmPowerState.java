@@ -1,0 +1,36 @@
+package dev.vmexportguard.cluster;
+
+import java.time.Instant;
+import java.util.Set;
+
+/**
+ * What the guard needs to know of a VM it stopped, to start it again after the export: its status, run strategy and
+ * lock, and its VMI if it has one. Read straight from the API server.
+ *
+ * @param lockedBy     the requests whose export lock the VM carries
+ * @param vmiPhase     null when the VM has no VMI
+ * @param vmiCreatedAt null when unknown or without a VMI
+ * @param vmiDeleting  the VMI is being deleted (KubeVirt stopping the VM)
+ */
+public record VmPowerState(String printableStatus, String runStrategy, Set<String> lockedBy, String vmiPhase,
+                           Instant vmiCreatedAt, boolean vmiDeleting) {
+
+    public boolean stopped() {
+        return "Stopped".equals(printableStatus);
+    }
+
+    /**
+     * Someone started the VM again: it has a VMI created after {@code since} that is not on its way out (the VMI the
+     * guard stopped was created before, and is being deleted while the VM stops).
+     */
+    public boolean startedSince(Instant since) {
+        return vmiPhase != null && !vmiDeleting && vmiCreatedAt != null && since != null && vmiCreatedAt.isAfter(since)
+                && !"Succeeded".equals(vmiPhase) && !"Failed".equals(vmiPhase);
+    }
+
+    /** For a person: {@code Stopping, VMI phase Running}. */
+    public String describe() {
+        return (printableStatus == null ? "no status" : printableStatus)
+                + (vmiPhase == null ? ", no VMI" : ", VMI phase " + vmiPhase + (vmiDeleting ? " (being deleted)" : ""));
+    }
+}
