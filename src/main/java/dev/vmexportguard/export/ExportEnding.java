@@ -42,6 +42,7 @@ public class ExportEnding {
     /** Records the final event ({@link #outcome}), then {@link #finish}es. */
     public void end(ExportJob job, ResultEvent.Builder outcome, boolean deleteImage) {
         job.deleteImage = deleteImage && job.imageName != null;
+        job.outcome = outcome.type().name();
         jobs.advance(job, ExportJob.State.ENDING, outcome);
         LOG.infof("export %s ended: %s %s", job.requestId, outcome.type(),
                 outcome.reason() == null ? "" : outcome.reason());
@@ -55,6 +56,9 @@ public class ExportEnding {
     public void finish(ExportJob job) {
         if (job.deleteImage) {
             images.delete(job.namespace, job.imageName);
+        } else if (job.imageName == null && job.plannedImageName != null) {
+            // its create was not confirmed (the answer was lost, or the look for it failed): it may exist all the same
+            images.deleteOwn(job.namespace, job.plannedImageName, job.requestId);
         }
         locks.unlock(job.namespace, job.lockedVms, job.requestId);
         List<ResultEvent.Builder> restarted = job.restartDone || !job.request.restartAfter()
