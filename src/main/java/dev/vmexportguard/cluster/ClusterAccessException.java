@@ -39,6 +39,14 @@ public class ClusterAccessException extends RuntimeException {
         return status;
     }
 
+    /**
+     * Whether the call may have taken effect all the same: no answer (a timeout, a connection dropped after the
+     * request was sent) or a server error. A 429 or a 404 was refused before anything was done.
+     */
+    public boolean outcomeUnknown() {
+        return kind == Kind.UNAVAILABLE && (status <= 0 || status >= 500);
+    }
+
     /** The reason code a refusal caused by this failure carries. */
     public ReasonCode reasonCode() {
         return switch (kind) {

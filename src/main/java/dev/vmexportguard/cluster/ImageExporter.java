@@ -2,8 +2,11 @@ package dev.vmexportguard.cluster;
 
 import dev.vmexportguard.decision.ImagePlan;
 import io.fabric8.kubernetes.api.model.GenericKubernetesResource;
+import io.fabric8.kubernetes.api.model.GenericKubernetesResourceList;
 import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.dsl.NonNamespaceOperation;
+import io.fabric8.kubernetes.client.dsl.Resource;
 import jakarta.enterprise.context.ApplicationScoped;
 import java.util.LinkedHashMap;
 import java.util.Map;
@@ -27,29 +30,33 @@ public class ImageExporter {
         this.calls = calls;
     }
 
-    /** Creates the image; one of this request already there (a retried create, a resumed start) is kept. */
+    /**
+     * Creates the image; one of this request already there (a retried create, a resumed start, a create whose answer
+     * was lost) is kept. Throws {@link ClusterAccessException} when the image could not be created, or when whether
+     * it was could not be found out: the caller then ends the export and {@link #deleteOwn removes} it.
+     */
     public void create(ImagePlan plan) {
         GenericKubernetesResource image = manifest(plan);
         ClusterOperation create = new ClusterOperation("create", "virtualmachineimages.harvesterhci.io", plan.namespace());
-        try {
-            calls.run(create, () -> client.genericKubernetesResources(KubernetesResources.VIRTUAL_MACHINE_IMAGE)
-                    .inNamespace(plan.namespace()).resource(image).create());
-            return;
-        } catch (ClusterAccessException e) {
-            if (e.status() != 409) {
-                throw e;
-            }
-            GenericKubernetesResource existing = calls.run(
-                    new ClusterOperation("get", "virtualmachineimages.harvesterhci.io", plan.namespace()),
-                    () -> client.genericKubernetesResources(KubernetesResources.VIRTUAL_MACHINE_IMAGE)
-                            .inNamespace(plan.namespace()).withName(plan.name()).get());
-            if (existing != null && plan.requestId().equals(
-                    existing.getMetadata().getAnnotations() == null ? null
-                            : existing.getMetadata().getAnnotations().get(KubernetesResources.ANNOTATION_REQUEST_ID))) {
-                return;
-            }
-            throw new NameTakenException(e.getMessage());
+        OwnedCreate.run(calls, create, plan.name(), plan.requestId(),
+                () -> images(plan.namespace()).resource(image).create(),
+                () -> images(plan.namespace()).withName(plan.name()).get(),
+                NameTakenException::new);
+    }
+
+    /** Removes the image if it is there and is this request's; one whose create was never confirmed included. */
+    public void deleteOwn(String namespace, String name, String requestId) {
+        GenericKubernetesResource existing = calls.run(
+                new ClusterOperation("get", "virtualmachineimages.harvesterhci.io", namespace),
+                () -> images(namespace).withName(name).get());
+        if (existing != null && OwnedCreate.ownedBy(existing, requestId)) {
+            delete(namespace, name);
         }
+    }
+
+    private NonNamespaceOperation<GenericKubernetesResource, GenericKubernetesResourceList,
+            Resource<GenericKubernetesResource>> images(String namespace) {
+        return client.genericKubernetesResources(KubernetesResources.VIRTUAL_MACHINE_IMAGE).inNamespace(namespace);
     }
 
     /** Removes an unfinished image; one already gone is fine. */

@@ -2,6 +2,7 @@ package dev.vmexportguard.cluster;
 
 import dev.vmexportguard.decision.EventType;
 import dev.vmexportguard.decision.Evidence;
+import dev.vmexportguard.decision.Orphans;
 import dev.vmexportguard.decision.ReasonCode;
 import dev.vmexportguard.decision.ResultEvent;
 import io.fabric8.kubernetes.api.model.EventBuilder;
@@ -10,6 +11,7 @@ import io.quarkus.runtime.ShutdownEvent;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.enterprise.event.Observes;
 import java.time.format.DateTimeFormatter;
+import java.time.temporal.ChronoUnit;
 import java.util.LinkedHashSet;
 import java.util.Map;
 import java.util.Set;
@@ -75,6 +77,43 @@ public class KubernetesEventRecorder {
         for (String vm : vms) {
             writer.execute(() -> write(event, reason, vm));
         }
+    }
+
+    /**
+     * An Event on an orphaned image or backup (see the sweep of orphaned objects): {@code reason}
+     * {@code ExportObjectOrphaned} when it is found, {@code ExportObjectOrphanDeleted} when it is removed. Its
+     * name is derived from the object's, so each is written once per object (a second create is refused with 409).
+     */
+    public void recordOrphan(Orphans.GuardObject object, String reason, String message) {
+        writer.execute(() -> {
+            try {
+                String time = DateTimeFormatter.ISO_INSTANT.format(java.time.Instant.now().truncatedTo(ChronoUnit.SECONDS));
+                client.v1().events().inNamespace(object.namespace()).resource(new EventBuilder()
+                        .withNewMetadata().withNamespace(object.namespace())
+                        .withName(eventName(object.name(), reason)).endMetadata()
+                        .withNewInvolvedObject().withApiVersion(GuardObjects.apiVersion(object.kind()))
+                        .withKind(object.kind().kubernetesKind()).withNamespace(object.namespace())
+                        .withName(object.name()).endInvolvedObject()
+                        .withReason(reason)
+                        .withType("Warning")
+                        .withMessage(message)
+                        .withNewSource().withComponent("vm-export-guard").endSource()
+                        .withFirstTimestamp(time).withLastTimestamp(time).withCount(1)
+                        .build()).create();
+            } catch (RuntimeException e) {
+                LOG.debugf("Kubernetes Event %s for %s %s/%s not written: %s", reason, object.kind().kubernetesKind(),
+                        object.namespace(), object.name(), e.getMessage());
+            }
+        });
+    }
+
+    /** {@code <object>.<reason>}, the object's part shortened to keep a valid name. */
+    static String eventName(String object, String reason) {
+        String base = object.length() > 200 ? object.substring(0, 200) : object;
+        while (!base.isEmpty() && !Character.isLetterOrDigit(base.charAt(base.length() - 1))) {
+            base = base.substring(0, base.length() - 1);
+        }
+        return base + "." + reason.toLowerCase(java.util.Locale.ROOT);
     }
 
     private void write(ResultEvent event, String reason, String vm) {

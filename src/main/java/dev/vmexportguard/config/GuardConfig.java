@@ -29,6 +29,25 @@ public interface GuardConfig {
 
     Audit audit();
 
+    Orphans orphans();
+
+    /**
+     * The sweep of orphaned objects: images and backups carrying the guard's labels that belong to no active export
+     * (no job, or a job that ended without keeping them as its result).
+     */
+    interface Orphans {
+        /** How often the replica that leads looks for them. */
+        @WithDefault("10m")
+        Duration sweepInterval();
+
+        /**
+         * Whether an orphan that is not finished (an image not Imported, a backup not ready) is deleted; off, every
+         * orphan is only reported (metric, log, Kubernetes Event). A finished one is never deleted.
+         */
+        @WithDefault("false")
+        boolean deleteUnfinished();
+    }
+
     interface Audit {
         /**
          * Audit rows that occurred longer ago are removed, by the role that migrates the schema (the owner), after

@@ -14,6 +14,7 @@ import jakarta.enterprise.context.ApplicationScoped;
 import java.time.Clock;
 import java.util.ArrayList;
 import java.util.List;
+import org.jboss.logging.Logger;
 
 /**
  * Backs up every VM using the volume before the export (backupFirst), with Harvester VirtualMachineBackups, and
@@ -22,6 +23,7 @@ import java.util.List;
  */
 @ApplicationScoped
 public class BackupStep {
+    private static final Logger LOG = Logger.getLogger(BackupStep.class);
 
     private final ExportJobs jobs;
     private final ExportEnding ending;
@@ -50,7 +52,17 @@ public class BackupStep {
             }
         });
         for (int i = 0; i < vms.size(); i++) {
-            backups.create(job.namespace, names.get(i), vms.get(i), job.request.backupType(), job.requestId);
+            try {
+                backups.create(job.namespace, names.get(i), vms.get(i), job.request.backupType(), job.requestId);
+            } catch (VmBackups.NameTakenException e) {
+                ending.end(job, ExportEnding.outcome(EventType.FAILED).reason(ReasonCode.BACKUP_FAILED)
+                        .message(Messages.backupFailed(names.get(i), "could not be created: the name is taken ("
+                                + e.getMessage() + ")")), false);
+                return;
+            } catch (ClusterAccessException e) {
+                removeUnconfirmed(job, names.get(i));
+                throw e;
+            }
         }
         jobs.advance(job, ExportJob.State.BACKING_UP);
         if (names.isEmpty()) {
@@ -82,6 +94,19 @@ public class BackupStep {
         } catch (ClusterAccessException e) {
             ending.end(job, ExportEnding.outcome(EventType.FAILED).reason(e.reasonCode()).message(e.refusalMessage()),
                     false);
+        }
+    }
+
+    /**
+     * A backup whose create was not confirmed may exist all the same: removed now, as the export ends without it
+     * (one that cannot be removed now is reported by the sweep of orphaned objects).
+     */
+    private void removeUnconfirmed(ExportJob job, String backup) {
+        try {
+            backups.deleteOwn(job.namespace, backup, job.requestId);
+        } catch (ClusterAccessException e) {
+            LOG.warnf("export %s: backup %s/%s, whose create was not confirmed, could not be removed: %s",
+                    job.requestId, job.namespace, backup, e.getMessage());
         }
     }
 

@@ -45,6 +45,7 @@ public class ExportEnding {
     /** Records the final event ({@link #outcome}), then {@link #finish}es. */
     public void end(ExportJob job, ResultEvent.Builder outcome, boolean deleteImage) {
         job.deleteImage = deleteImage && job.imageName != null;
+        job.outcome = outcome.type().name();
         if (restartsAfter(job)) {
             // counted from the end: the VMs still stopping are waited for until then
             job.restartDeadline = clock.instant().plus(config.restartDeadline());
@@ -62,6 +63,9 @@ public class ExportEnding {
     public void finish(ExportJob job) {
         if (job.deleteImage) {
             images.delete(job.namespace, job.imageName);
+        } else if (job.imageName == null && job.plannedImageName != null) {
+            // its create was not confirmed (the answer was lost, or the look for it failed): it may exist all the same
+            images.deleteOwn(job.namespace, job.plannedImageName, job.requestId);
         }
         locks.unlock(job.namespace, job.lockedVms, job.requestId);
         if (restartsAfter(job)) {

@@ -114,6 +114,13 @@ public class ExportJob {
     @Column(name = "image_name")
     public String imageName;
 
+    /**
+     * The image about to be created, recorded before the create call: its answer may be lost while the API server
+     * created it all the same. {@link #imageName} is set once the image is known to exist.
+     */
+    @Column(name = "planned_image_name")
+    public String plannedImageName;
+
     @Column(name = "image_display_name")
     public String imageDisplayName;
 
@@ -160,6 +167,9 @@ public class ExportJob {
 
     @Column(name = "used_during_copy_at")
     public Instant usedDuringCopyAt;
+
+    /** The type of the final event (REJECTED, COMPLETED, FAILED), recorded with it; null before the end. */
+    public String outcome;
 
     /** The Kafka record of the request. */
     @Embedded

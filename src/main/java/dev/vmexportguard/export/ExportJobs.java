@@ -10,6 +10,7 @@ import jakarta.transaction.Transactional;
 import java.sql.SQLException;
 import java.time.Clock;
 import java.util.Arrays;
+import java.util.Collection;
 import java.util.List;
 import java.util.Optional;
 import java.util.function.Consumer;
@@ -97,6 +98,17 @@ public class ExportJobs {
     public List<ExportJob> inStates(ExportJob.State... states) {
         return em.createQuery("select j from ExportJob j where j.state in ?1 order by j.seq", ExportJob.class)
                 .setParameter(1, List.of(states))
+                .getResultList();
+    }
+
+    /** The jobs of these requests (those that have one). */
+    @Transactional
+    public List<ExportJob> ofRequests(Collection<String> requestIds) {
+        if (requestIds.isEmpty()) {
+            return List.of();
+        }
+        return em.createQuery("select j from ExportJob j where j.requestId in ?1", ExportJob.class)
+                .setParameter(1, requestIds)
                 .getResultList();
     }
 

@@ -47,11 +47,13 @@ public class ImageStep {
     void create(ExportJob job, Decision.Approved approved) {
         ImagePlan plan = approved.plan();
         List<String> users = approved.observed().vms().stream().map(Evidence.VmSeen::name).toList();
-        // recorded before the lock: whatever happens next, the end unlocks them
+        // recorded before the lock and the create: whatever happens next, the end unlocks the VMs and removes the
+        // image if it exists without being followed (an answer to the create that was lost)
         jobs.update(job, j -> {
             Set<String> locked = new LinkedHashSet<>(j.lockedVms);
             locked.addAll(users);
             j.lockedVms = new ArrayList<>(locked);
+            j.plannedImageName = plan.name();
         });
         locks.lock(job.namespace, users, job.requestId);
         try {
