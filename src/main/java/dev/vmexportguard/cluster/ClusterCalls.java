@@ -2,33 +2,90 @@ package dev.vmexportguard.cluster;
 
 import dev.vmexportguard.config.GuardConfig;
 import io.fabric8.kubernetes.client.KubernetesClientException;
+import jakarta.annotation.PreDestroy;
 import jakarta.enterprise.context.ApplicationScoped;
 import java.time.Duration;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Supplier;
 import org.jboss.logging.Logger;
 
 /**
  * Runs one API call with bounded retries and exponential backoff on transient failures, and turns every failure
  * into a {@link ClusterAccessException} that says what the guard was doing.
+ * <p>
+ * Work run {@link #withDeadline} shares one deadline among all the calls it makes on its thread: no attempt runs
+ * and no pause is waited past it, and a call still unanswered then is given up. The guard decides each request so,
+ * and a slow API server makes it refuse the request rather than hold it.
  */
 @ApplicationScoped
 public class ClusterCalls {
     private static final Logger LOG = Logger.getLogger(ClusterCalls.class);
 
+    /** The deadline of the work in hand on this thread, if it has one. */
+    private static final ThreadLocal<Deadline> DEADLINE = new ThreadLocal<>();
+
+    private record Deadline(long atNanos, Duration budget) {
+        long remainingNanos() {
+            return atNanos - System.nanoTime();
+        }
+    }
+
     private final GuardConfig.Cluster config;
+    /** Runs the attempts of calls that have a deadline, so that the caller can stop waiting for them. */
+    private final ExecutorService attemptThreads;
 
     public ClusterCalls(GuardConfig config) {
         this.config = config.cluster();
+        AtomicInteger count = new AtomicInteger();
+        this.attemptThreads = Executors.newCachedThreadPool(r -> {
+            Thread thread = new Thread(r, "guard-api-call-" + count.incrementAndGet());
+            thread.setDaemon(true);
+            return thread;
+        });
+    }
+
+    @PreDestroy
+    void stop() {
+        attemptThreads.shutdownNow();
+    }
+
+    /**
+     * Runs {@code work} with one deadline, {@code budget} from now, for every API call it makes on this thread:
+     * a call that cannot be answered by then fails as {@link ClusterAccessException.Kind#UNAVAILABLE}, saying so.
+     */
+    public <T> T withDeadline(Duration budget, Supplier<T> work) {
+        Deadline outer = DEADLINE.get();
+        Deadline deadline = new Deadline(System.nanoTime() + budget.toNanos(), budget);
+        // a deadline within a deadline cannot outlast the outer one
+        DEADLINE.set(outer != null && outer.atNanos() - deadline.atNanos() < 0 ? outer : deadline);
+        try {
+            return work.get();
+        } finally {
+            if (outer == null) {
+                DEADLINE.remove();
+            } else {
+                DEADLINE.set(outer);
+            }
+        }
     }
 
     public <T> T run(ClusterOperation operation, Supplier<T> call) {
         Duration backoff = config.initialBackoff();
         int attempts = Math.max(1, config.maxAttempts());
+        Deadline deadline = DEADLINE.get();
         for (int attempt = 1; ; attempt++) {
             ClusterAccessException failure;
             boolean retry;
             try {
-                return call.get();
+                return deadline == null ? call.get() : attempt(operation, call, deadline);
+            } catch (DeadlineSpent e) {
+                throw e.failure;
             } catch (KubernetesClientException e) {
                 failure = classify(operation, e);
                 retry = transientFailure(e);
@@ -41,6 +98,10 @@ public class ClusterCalls {
             if (!retry || attempt >= attempts) {
                 throw failure;
             }
+            if (deadline != null && deadline.remainingNanos() <= backoff.toNanos()) {
+                // the next attempt could not begin before the deadline
+                throw spent(operation, deadline, failure);
+            }
             LOG.warnf("%s failed (attempt %d of %d): %s; retrying in %d ms", operation, attempt, attempts,
                     failure.getMessage(), backoff.toMillis());
             sleep(backoff);
@@ -48,6 +109,55 @@ public class ClusterCalls {
             if (backoff.compareTo(config.maxBackoff()) > 0) {
                 backoff = config.maxBackoff();
             }
+        }
+    }
+
+    /** One attempt of a call with a deadline: given up, unanswered, when the deadline comes first. */
+    private <T> T attempt(ClusterOperation operation, Supplier<T> call, Deadline deadline) {
+        long remaining = deadline.remainingNanos();
+        if (remaining <= 0) {
+            throw new DeadlineSpent(spent(operation, deadline, null));
+        }
+        Future<T> answer = attemptThreads.submit(call::get);
+        try {
+            return answer.get(remaining, TimeUnit.NANOSECONDS);
+        } catch (TimeoutException e) {
+            answer.cancel(true);
+            throw new DeadlineSpent(spent(operation, deadline, null));
+        } catch (ExecutionException e) {
+            if (e.getCause() instanceof RuntimeException failure) {
+                throw failure;
+            }
+            if (e.getCause() instanceof Error error) {
+                throw error;
+            }
+            throw new IllegalStateException(e.getCause());
+        } catch (InterruptedException e) {
+            answer.cancel(true);
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("interrupted while waiting for " + operation, e);
+        }
+    }
+
+    private static ClusterAccessException spent(ClusterOperation operation, Deadline deadline,
+                                                ClusterAccessException last) {
+        String detail = operation + " was not answered within " + human(deadline.budget())
+                + ", the time the API calls deciding a request may take together"
+                + (last == null ? "" : " (last attempt: " + last.getMessage() + ")");
+        return new ClusterAccessException(ClusterAccessException.Kind.UNAVAILABLE, operation, 0, detail, last);
+    }
+
+    private static String human(Duration d) {
+        return d.toMillis() % 1000 == 0 ? d.toSeconds() + " s" : d.toMillis() + " ms";
+    }
+
+    /** Carries a spent deadline past the retry loop's handling of other failures. */
+    private static final class DeadlineSpent extends RuntimeException {
+        final ClusterAccessException failure;
+
+        DeadlineSpent(ClusterAccessException failure) {
+            super(failure.getMessage(), null, false, false);
+            this.failure = failure;
         }
     }
 

@@ -15,12 +15,16 @@ import java.time.Instant;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
 import java.util.concurrent.ConcurrentHashMap;
 
 /**
  * Asks the API server who a bearer token belongs to (TokenReview, authentication.k8s.io/v1), so that ServiceAccount
  * tokens, OIDC tokens and whatever else the cluster accepts prove an identity. Answers are reused for a short time,
  * kept by a SHA-256 of the token and its audiences: the token itself is never stored, logged or sent elsewhere.
+ * Requests decided at the same time with the same token wait for one review, rather than each asking.
  */
 @ApplicationScoped
 public class TokenReviews {
@@ -41,6 +45,8 @@ public class TokenReviews {
     private final Duration ttl;
     private final Clock clock;
     private final Map<String, Cached> cache = new ConcurrentHashMap<>();
+    /** The reviews being asked now, by the same key: others with that token wait for their answer. */
+    private final Map<String, CompletableFuture<Outcome>> asking = new ConcurrentHashMap<>();
 
     public TokenReviews(KubernetesClient client, ClusterCalls calls, GuardConfig config, Clock clock) {
         this.client = client;
@@ -55,11 +61,46 @@ public class TokenReviews {
      */
     public Outcome review(String token, List<String> audiences) {
         String key = sha256(String.join(",", audiences) + "\n" + token);
-        Instant now = clock.instant();
-        Cached cached = cache.get(key);
-        if (cached != null && now.isBefore(cached.until())) {
-            return cached.outcome();
+        Outcome known = cached(key);
+        if (known != null) {
+            return known;
         }
+        CompletableFuture<Outcome> mine = new CompletableFuture<>();
+        CompletableFuture<Outcome> other = asking.putIfAbsent(key, mine);
+        if (other != null) {
+            return answerOf(other);
+        }
+        try {
+            // the one asked before may have ended between the look at the cache and now
+            Outcome outcome = Objects.requireNonNullElseGet(cached(key), () -> ask(key, token, audiences));
+            mine.complete(outcome);
+            return outcome;
+        } catch (RuntimeException | Error e) {
+            mine.completeExceptionally(e);
+            throw e;
+        } finally {
+            asking.remove(key, mine);
+        }
+    }
+
+    private Outcome cached(String key) {
+        Cached cached = cache.get(key);
+        return cached != null && clock.instant().isBefore(cached.until()) ? cached.outcome() : null;
+    }
+
+    private static Outcome answerOf(CompletableFuture<Outcome> review) {
+        try {
+            return review.join();
+        } catch (CompletionException e) {
+            if (e.getCause() instanceof RuntimeException failure) {
+                throw failure;
+            }
+            throw e;
+        }
+    }
+
+    private Outcome ask(String key, String token, List<String> audiences) {
+        Instant now = clock.instant();
         TokenReview review = new TokenReviewBuilder().withNewSpec().withToken(token)
                 .withAudiences(audiences.isEmpty() ? null : audiences).endSpec().build();
         TokenReview answer = calls.run(new ClusterOperation("create", "tokenreviews.authentication.k8s.io", null),

@@ -164,6 +164,33 @@ public interface GuardConfig {
          */
         @WithDefault("15m")
         Duration maxAge();
+
+        /**
+         * The time the API calls made to decide one request may take together (TokenReview, SubjectAccessReviews,
+         * the namespace's reads, their retries); once spent, the request is refused CLUSTER_UNAVAILABLE. Well under
+         * the 60 s a Kafka record may wait by default, so that a slow API server delays requests, never stops the
+         * consumer.
+         */
+        @WithDefault("30s")
+        Duration decisionTimeout();
+
+        /**
+         * Requests decided at the same time. Requests for the same volume or VM (or with the same requestId) are
+         * still decided one after another, in the order of the topic.
+         */
+        @WithDefault("4")
+        @Min(1)
+        @Max(64)
+        int concurrency();
+
+        /**
+         * Records taken from the topic and not yet answered, at most: beyond, the consumer takes no more (Kafka
+         * pauses the partitions), so memory stays bounded under a burst.
+         */
+        @WithDefault("64")
+        @Min(1)
+        @Max(10000)
+        int maxInFlight();
     }
 
     interface Cluster {

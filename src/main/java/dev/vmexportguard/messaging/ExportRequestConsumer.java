@@ -8,23 +8,38 @@ import dev.vmexportguard.decision.ResultEvent;
 import dev.vmexportguard.decision.Violation;
 import dev.vmexportguard.service.Callers;
 import dev.vmexportguard.service.ExportRequestHandler;
-import io.smallrye.common.annotation.Blocking;
+import dev.vmexportguard.concurrent.KeyedTasks;
+import dev.vmexportguard.decision.ExportRequest;
+import io.smallrye.reactive.messaging.kafka.api.IncomingKafkaRecordMetadata;
+import jakarta.annotation.PreDestroy;
 import jakarta.enterprise.context.ApplicationScoped;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.CompletionStage;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.common.header.Header;
+import org.eclipse.microprofile.reactive.messaging.Acknowledgment;
 import org.eclipse.microprofile.reactive.messaging.Incoming;
+import org.eclipse.microprofile.reactive.messaging.Message;
 import org.jboss.logging.Logger;
 
 /**
- * Reads export requests from Kafka, one at a time in order. Every record gets an answer: a request that cannot be
- * read or is not valid is answered with INVALID_REQUEST and copied to the dead-letter topic, and the consumer goes
- * on; the record is acknowledged once its decision (or its answer) is recorded. A database that does not answer is
- * waited for, never a reason to acknowledge or dead-letter a record.
+ * Reads export requests from Kafka and answers every record: a request that cannot be read or is not valid is
+ * answered with INVALID_REQUEST and copied to the dead-letter topic, and the consumer goes on; the record is
+ * acknowledged once its decision (or its answer) is recorded. A database that does not answer is waited for, never a
+ * reason to acknowledge or dead-letter a record.
+ * <p>
+ * Requests are decided {@code guard.request.concurrency} at a time, on threads of their own ({@link KeyedTasks}):
+ * requests that name the same volume, the same VM or the same requestId in a namespace one after another, in the
+ * order of the topic; namespaces take turns, so one whose API reads are slow does not hold the others back. Records
+ * are acknowledged as their requests end, in any order: the connector commits a partition's offset only up to its
+ * oldest record not yet acknowledged. At most {@code guard.request.max-in-flight} records are held; beyond, the
+ * next record is not taken until one ends, and the connector pauses the partitions.
  */
 @ApplicationScoped
 public class ExportRequestConsumer {
@@ -37,6 +52,7 @@ public class ExportRequestConsumer {
     private final RequestConsumerHealth health;
     private final DeadLetterPublisher deadLetters;
     private final int maxBytes;
+    private final KeyedTasks deciders;
 
     public ExportRequestConsumer(ExportRequestHandler handler, RequestConsumerHealth health,
                                  DeadLetterPublisher deadLetters, GuardConfig config) {
@@ -44,16 +60,69 @@ public class ExportRequestConsumer {
         this.health = health;
         this.deadLetters = deadLetters;
         this.maxBytes = config.request().maxBytes();
+        this.deciders = new KeyedTasks("guard-request", config.request().concurrency(), config.request().maxInFlight());
     }
 
+    @PreDestroy
+    void stop() {
+        // records not yet answered are not acknowledged: they are served again after the restart
+        deciders.close(Duration.ofSeconds(10));
+    }
+
+    /**
+     * Takes a record in: the answer completes once it is held (at once while fewer than max-in-flight are), not
+     * when it is served; the record is acknowledged when it is served, or failed when serving it failed in a way
+     * the guard did not expect (the channel then stops: failure-strategy=fail).
+     */
     @Incoming("export-requests")
-    @Blocking
-    public void consume(ConsumerRecord<String, byte[]> record) {
+    @Acknowledgment(Acknowledgment.Strategy.MANUAL)
+    public CompletionStage<Void> consume(Message<byte[]> message) {
+        @SuppressWarnings("unchecked")
+        ConsumerRecord<String, byte[]> record = message.getMetadata(IncomingKafkaRecordMetadata.class)
+                .map(m -> (ConsumerRecord<String, byte[]>) m.getRecord())
+                .orElseThrow(() -> new IllegalStateException("a request without its Kafka record"));
         RequestSource source = new RequestSource(record.topic(), record.partition(), record.offset());
         RequestEnvelope.Read read = RequestEnvelope.read(record.value(), record.headers(), maxBytes);
-        String payload = RequestEnvelope.payloadText(record.value());
         // a record without a usable requestId is answered under its Kafka coordinates
         ResultEvent.Subject echo = read.echo().withRequestIdOr(source.fallbackRequestId());
+        health.taken();
+        return deciders.submit(echo.namespace() == null ? "" : echo.namespace(), orderKeys(read.request(), echo),
+                () -> {
+                    try {
+                        serve(record, source, read, echo);
+                        health.ended();
+                        message.ack();
+                    } catch (RuntimeException | Error e) {
+                        health.ended();
+                        LOG.errorf(e, "request at %s could not be served; the channel stops", source.coordinates());
+                        message.nack(e);
+                    }
+                });
+    }
+
+    /**
+     * What a request is decided in order with: every other request naming the same volume, or the same VM, in its
+     * namespace, or with the same requestId. Which volume a request naming only its VM is for is known only once the
+     * cluster is read, so such a request and one naming only the volume are not ordered (the database still lets
+     * only one export of a volume be active: the later one is refused EXPORT_IN_PROGRESS).
+     */
+    static Set<String> orderKeys(ExportRequest request, ResultEvent.Subject echo) {
+        Set<String> keys = new HashSet<>();
+        keys.add("request:" + echo.requestId());
+        if (request != null) {
+            if (request.volumeName() != null) {
+                keys.add("volume:" + request.namespace() + "/" + request.volumeName());
+            }
+            if (request.vmName() != null) {
+                keys.add("vm:" + request.namespace() + "/" + request.vmName());
+            }
+        }
+        return keys;
+    }
+
+    private void serve(ConsumerRecord<String, byte[]> record, RequestSource source, RequestEnvelope.Read read,
+                       ResultEvent.Subject echo) {
+        String payload = RequestEnvelope.payloadText(record.value());
         if (read.request() == null) {
             untilServed(source, () -> handler.handleInvalid(source, echo, read.violations(), payload));
             untilServed(source, () -> deadLetters.publish(record, echo.requestId(), ReasonCode.INVALID_REQUEST.name(),
@@ -63,8 +132,9 @@ public class ExportRequestConsumer {
         String failure = untilServed(source, () -> {
             try {
                 // the record's CreateTime or LogAppendTime; -1 when it has none
-                handler.handle(source, read.request(), new Callers.Proof(record.value(), proofHeaders(record)), payload,
-                        record.timestamp());
+                ExportRequestHandler.Outcome outcome = handler.handle(source, read.request(),
+                        new Callers.Proof(record.value(), proofHeaders(record)), payload, record.timestamp());
+                health.clusterAnswered(outcome == ExportRequestHandler.Outcome.ANSWERED, source.coordinates());
                 return null;
             } catch (RuntimeException e) {
                 if (DatabaseOutage.isCause(e)) {
@@ -98,7 +168,7 @@ public class ExportRequestConsumer {
         while (true) {
             try {
                 T result = step.get();
-                health.serving();
+                health.serving(source.coordinates());
                 return result;
             } catch (RuntimeException e) {
                 if (!DatabaseOutage.isCause(e) && !(e instanceof DeadLetterPublisher.NotPublished)) {

@@ -4,6 +4,7 @@ import dev.vmexportguard.audit.AuditEntry;
 import dev.vmexportguard.audit.AuditLog;
 import dev.vmexportguard.audit.RequestSource;
 import dev.vmexportguard.cluster.ClusterAccessException;
+import dev.vmexportguard.cluster.ClusterCalls;
 import dev.vmexportguard.cluster.ClusterReader;
 import dev.vmexportguard.config.GuardConfig;
 import dev.vmexportguard.decision.Decision;
@@ -31,12 +32,23 @@ import java.util.Optional;
 /**
  * The decision path of one request: audit it, read the cluster, decide, and record the decision: a refusal
  * (published through the outbox) or an accepted export (a job, which the export lifecycle starts when a slot is
- * free). Nothing here waits for an export: the request is acknowledged once its decision is recorded.
+ * free). Nothing here waits for an export: the request is acknowledged once its decision is recorded. The API calls
+ * made to decide one request share a deadline ({@code guard.request.decision-timeout}): once it is spent, the request
+ * is refused CLUSTER_UNAVAILABLE. Safe to call from several threads at once.
  */
 @ApplicationScoped
 public class ExportRequestHandler {
 
+    /** How a request was answered, as far as the health of the guard is concerned. */
+    public enum Outcome {
+        /** Decided, or refused for a reason of its own. */
+        ANSWERED,
+        /** Refused CLUSTER_UNAVAILABLE: the API server did not answer, or not within the deadline. */
+        CLUSTER_UNAVAILABLE
+    }
+
     private final ClusterReader cluster;
+    private final ClusterCalls calls;
     private final Callers callers;
     private final Rights rights;
     private final ExportJobs jobs;
@@ -45,11 +57,13 @@ public class ExportRequestHandler {
     private final AuditLog audit;
     private final Clock clock;
     private final Duration maxAge;
+    private final Duration decisionTimeout;
 
-    public ExportRequestHandler(ClusterReader cluster, Callers callers, Rights rights, ExportJobs jobs,
+    public ExportRequestHandler(ClusterReader cluster, ClusterCalls calls, Callers callers, Rights rights, ExportJobs jobs,
                                 ExportLifecycle lifecycle, EventOutbox outbox, AuditLog audit, Clock clock,
                                 GuardConfig config) {
         this.cluster = cluster;
+        this.calls = calls;
         this.callers = callers;
         this.rights = rights;
         this.jobs = jobs;
@@ -58,6 +72,7 @@ public class ExportRequestHandler {
         this.audit = audit;
         this.clock = clock;
         this.maxAge = config.request().maxAge();
+        this.decisionTimeout = config.request().decisionTimeout();
     }
 
     /** Answers a request that is not valid; {@code echo} is what could be read of it. */
@@ -80,10 +95,16 @@ public class ExportRequestHandler {
      * when the caller may not act for the requester or the requester may not do what it asks; else checked against
      * the cluster. A request already accepted is answered with its latest event; one that waited too long (its
      * record written at {@code recordTimestamp}, in milliseconds since the epoch, or -1 when unknown) or is past
-     * its {@code notAfter} is refused REQUEST_EXPIRED before anything is asked of the cluster.
+     * its {@code notAfter} is refused REQUEST_EXPIRED before anything is asked of the cluster. Every API call made
+     * for it shares the deadline {@code guard.request.decision-timeout}.
      */
-    public void handle(RequestSource source, ExportRequest request, Callers.Proof proof, String payload,
-                       long recordTimestamp) {
+    public Outcome handle(RequestSource source, ExportRequest request, Callers.Proof proof, String payload,
+                          long recordTimestamp) {
+        return calls.withDeadline(decisionTimeout, () -> decide(source, request, proof, payload, recordTimestamp));
+    }
+
+    private Outcome decide(RequestSource source, ExportRequest request, Callers.Proof proof, String payload,
+                           long recordTimestamp) {
         Callers.Caller caller;
         try {
             caller = callers.ofRecord(proof);
@@ -92,26 +113,26 @@ public class ExportRequestHandler {
             ResultEvent.Subject unproven = ResultEvent.Subject.of(request, null);
             audit.append(received(source, unproven, payload));
             inTransaction(() -> refuse(unproven, e.reasonCode(), e.refusalMessage(), source));
-            return;
+            return outcome(e);
         }
         ResultEvent.Subject subject = ResultEvent.Subject.of(request, caller.username());
         audit.append(received(source, subject, payload));
         if (caller.refused()) {
             inTransaction(() -> refuse(subject, ReasonCode.UNAUTHENTICATED, Messages.unauthenticated(caller.problem()),
                     source));
-            return;
+            return Outcome.ANSWERED;
         }
         // a redelivery of a request accepted while it was fresh is answered as before, however old it is now
         Optional<ExportJob> known = jobs.find(request.requestId());
         if (known.isPresent()) {
             answerAgain(source, subject, request, known.get());
-            return;
+            return Outcome.ANSWERED;
         }
         Optional<String> expired = RequestExpiry.check(recordTimestamp < 0 ? null : Instant.ofEpochMilli(recordTimestamp),
                 request.notAfter(), maxAge, clock.instant());
         if (expired.isPresent()) {
             inTransaction(() -> refuse(subject, ReasonCode.REQUEST_EXPIRED, expired.get(), source));
-            return;
+            return Outcome.ANSWERED;
         }
         Decision decision;
         Optional<String> denied;
@@ -127,36 +148,42 @@ public class ExportRequestHandler {
             }
         } catch (ClusterAccessException e) {
             inTransaction(() -> refuse(subject, e.reasonCode(), e.refusalMessage(), source));
-            return;
+            return outcome(e);
         }
         if (denied.isPresent()) {
             // no evidence: the requester may not even see the volume
             String message = denied.get();
             inTransaction(() -> refuse(subject, ReasonCode.FORBIDDEN, message, source));
-            return;
+            return Outcome.ANSWERED;
         }
         // an export of the volume running explains any other refusal (its image, its locked VM) best
         Optional<ExportJob> active = decision.volumeName() == null ? Optional.empty()
                 : jobs.activeOn(request.namespace(), decision.volumeName());
         if (active.isPresent()) {
             refuseBusy(source, subject, decision, active.get().requestId);
-            return;
+            return Outcome.ANSWERED;
         }
         if (decision instanceof Decision.Rejected rejected) {
             inTransaction(() -> outbox.add(ResultEvent.rejected(subject, rejected, source.coordinates(), clock.instant()),
                     source));
-            return;
+            return Outcome.ANSWERED;
         }
         Decision.Approved approved = (Decision.Approved) decision;
         try {
             inTransaction(() -> jobs.accept(job(request, acting.requester(), caller, approved, source)));
         } catch (ExportJobs.VolumeBusyException e) {
-            // another replica accepted one for the same volume a moment ago: the database refused this one
+            // another request for the volume was accepted a moment ago (by another replica, or decided at the same
+            // time here naming the VM where this one names the volume): the database refused this one
             refuseBusy(source, subject, decision, jobs.activeOn(request.namespace(), approved.volumeName())
                     .map(j -> j.requestId).orElse("(ended meanwhile)"));
-            return;
+            return Outcome.ANSWERED;
         }
         lifecycle.wake();
+        return Outcome.ANSWERED;
+    }
+
+    private static Outcome outcome(ClusterAccessException e) {
+        return e.reasonCode() == ReasonCode.CLUSTER_UNAVAILABLE ? Outcome.CLUSTER_UNAVAILABLE : Outcome.ANSWERED;
     }
 
     private void refuseBusy(RequestSource source, ResultEvent.Subject subject, Decision decision,

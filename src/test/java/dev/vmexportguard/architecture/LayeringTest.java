@@ -39,7 +39,7 @@ class LayeringTest {
             .whereLayer("outbox").mayOnlyBeAccessedByLayers("messaging", "service", "export")
             .whereLayer("audit").mayOnlyBeAccessedByLayers("api", "messaging", "service", "export", "outbox")
             .whereLayer("cluster").mayOnlyBeAccessedByLayers("service", "export", "outbox")
-            .whereLayer("concurrent").mayOnlyBeAccessedByLayers("export", "outbox")
+            .whereLayer("concurrent").mayOnlyBeAccessedByLayers("messaging", "export", "outbox")
             .whereLayer("decision").mayOnlyBeAccessedByLayers("api", "messaging", "service", "export", "outbox",
                     "audit", "cluster");
 

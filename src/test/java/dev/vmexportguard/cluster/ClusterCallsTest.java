@@ -337,4 +337,60 @@ class ClusterCallsTest {
         assertThat(call.calls).hasValue(1);
         assertThat(e.status()).isEqualTo(503);
     }
+
+    @Test
+    void aCallUnansweredAtTheDeadlineIsGivenUpAsUnavailable() {
+        AtomicInteger interrupted = new AtomicInteger();
+        ClusterAccessException e = catchThrowableOfType(ClusterAccessException.class,
+                () -> calls.withDeadline(Duration.ofMillis(300), () -> calls.run(LIST_PODS, () -> {
+                    try {
+                        Thread.sleep(10_000);
+                    } catch (InterruptedException stopped) {
+                        interrupted.incrementAndGet();
+                    }
+                    return "too late";
+                })));
+
+        assertThat(e.kind()).isEqualTo(ClusterAccessException.Kind.UNAVAILABLE);
+        assertThat(e.reasonCode()).isEqualTo(ReasonCode.CLUSTER_UNAVAILABLE);
+        assertThat(e.refusalMessage()).contains("list pods in namespace team-a was not answered within 300 ms")
+                .endsWith(UNAVAILABLE_END);
+        org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(5)).until(() -> interrupted.get() == 1);
+    }
+
+    @Test
+    void callsOfOneDeadlineShareItAndRetriesStopAtIt() {
+        ClusterCalls slowRetries = new ClusterCalls(config(20, Duration.ofMillis(100), Duration.ofMillis(100)));
+        AtomicInteger tries = new AtomicInteger();
+        ClusterAccessException e = catchThrowableOfType(ClusterAccessException.class,
+                () -> slowRetries.withDeadline(Duration.ofMillis(450), () -> {
+                    slowRetries.run(LIST_PODS, () -> sleepThen(200, "pods"));
+                    return slowRetries.run(PATCH_VM, () -> {
+                        tries.incrementAndGet();
+                        throw http(503);
+                    });
+                }));
+
+        // 200 ms went to the first call; the second had time for about two attempts, not twenty
+        assertThat(tries.get()).isBetween(1, 3);
+        assertThat(e.operation()).isEqualTo(PATCH_VM);
+        assertThat(e.getMessage()).contains("was not answered within 450 ms").contains("last attempt: ")
+                .contains("HTTP 503");
+    }
+
+    @Test
+    void withoutADeadlineCallsAreNotCutShort() {
+        assertThat(calls.run(LIST_PODS, () -> sleepThen(300, "pods"))).isEqualTo("pods");
+        assertThat(calls.withDeadline(Duration.ofSeconds(5), () -> calls.run(LIST_PODS, () -> sleepThen(300, "again"))))
+                .isEqualTo("again");
+    }
+
+    private static String sleepThen(long millis, String answer) {
+        try {
+            Thread.sleep(millis);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        return answer;
+    }
 }
