@@ -48,6 +48,40 @@ public interface GuardConfig {
         boolean deleteUnfinished();
     }
 
+    Leadership leadership();
+
+    /**
+     * One replica at a time starts and follows exports: the holder of a Kubernetes Lease. The renew deadline must be
+     * shorter than the lease duration: a leader that could not renew for that long stops acting, and only a lease
+     * duration after its last renewal may another replica take the lease, so the difference is the margin between
+     * one leader stopping and the next starting. A dead leader is replaced within the lease duration plus up to 2.2
+     * retry periods (the attempts are jittered).
+     */
+    interface Leadership {
+        /** The Lease's name. */
+        @WithDefault("vm-export-guard-leader")
+        @NotBlank
+        String leaseName();
+
+        /** The Lease's namespace; absent: the pod's own ({@code KUBERNETES_NAMESPACE}, else the service account's). */
+        Optional<String> leaseNamespace();
+
+        /** How long a lease not renewed stays valid: after it, another replica may take it. */
+        @WithDefault("15s")
+        Duration leaseDuration();
+
+        /** A leader that could not renew its lease for this long stops acting; shorter than the lease duration. */
+        @WithDefault("10s")
+        Duration renewDeadline();
+
+        /** How often the leader renews, and the others try to take the lease. */
+        @WithDefault("2s")
+        Duration retryPeriod();
+
+        /** This replica's name in the lease; absent: the host name (the pod's name) and a random suffix. */
+        Optional<String> identity();
+    }
+
     interface Audit {
         /**
          * Audit rows that occurred longer ago are removed, by the role that migrates the schema (the owner), after

@@ -10,6 +10,8 @@ import jakarta.persistence.EnumType;
 import jakarta.persistence.Enumerated;
 import jakarta.persistence.Id;
 import jakarta.persistence.Table;
+import jakarta.persistence.Transient;
+import jakarta.persistence.Version;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
@@ -183,6 +185,14 @@ public class ExportJob {
 
     @Column(name = "ended_at")
     public Instant endedAt;
+
+    /** Optimistic locking: a write based on an older version of the row fails. */
+    @Version
+    public long version;
+
+    /** The leader epoch this replica had when it loaded the job; its writes are fenced by it. */
+    @Transient
+    public Long leaderEpoch;
 
     /** A job for a request just accepted; {@code request} names its volume and image display name. */
     public static ExportJob accepted(ExportRequest request, String vmName, String caller, RequestSource source,

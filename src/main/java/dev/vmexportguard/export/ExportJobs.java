@@ -5,6 +5,7 @@ import dev.vmexportguard.outbox.EventOutbox;
 import io.quarkus.narayana.jta.QuarkusTransaction;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.persistence.EntityManager;
+import jakarta.persistence.OptimisticLockException;
 import jakarta.persistence.PersistenceException;
 import jakarta.transaction.Transactional;
 import java.sql.SQLException;
@@ -18,6 +19,10 @@ import java.util.function.Consumer;
 /**
  * The export jobs in PostgreSQL. A job moves on in one way: {@link #advance} records its new state and the event
  * that reports it in one transaction, so that no step is recorded without its event, nor an event without its step.
+ * The lifecycle's writes ({@link #advance}, {@link #update}, {@link #claim}) are fenced: they fail with
+ * {@link Leadership.NotLeaderException} unless this replica still leads under the epoch the job was loaded in
+ * ({@link #inStates}), and with an optimistic lock failure when the row changed since. The request path's insert
+ * ({@link #accept}) is not: any replica accepts requests.
  */
 @ApplicationScoped
 public class ExportJobs {
@@ -35,10 +40,13 @@ public class ExportJobs {
     private final EventOutbox outbox;
     private final Clock clock;
 
-    public ExportJobs(EntityManager em, EventOutbox outbox, Clock clock) {
+    private final Leadership leadership;
+
+    public ExportJobs(EntityManager em, EventOutbox outbox, Clock clock, Leadership leadership) {
         this.em = em;
         this.outbox = outbox;
         this.clock = clock;
+        this.leadership = leadership;
     }
 
     /**
@@ -47,8 +55,9 @@ public class ExportJobs {
      */
     public void advance(ExportJob job, ExportJob.State state, ResultEvent.Builder... events) {
         QuarkusTransaction.requiringNew().run(() -> {
+            leadership.fence(job.leaderEpoch);
             job.state = state;
-            em.merge(job);
+            merge(job);
             for (ResultEvent.Builder event : events) {
                 outbox.add(event.build(job.subject(), clock.instant()), job.source);
             }
@@ -58,9 +67,32 @@ public class ExportJobs {
     /** Records a change to a job that is no step of its own (what is about to be done), in a new transaction. */
     public void update(ExportJob job, Consumer<ExportJob> change) {
         QuarkusTransaction.requiringNew().run(() -> {
+            leadership.fence(job.leaderEpoch);
             change.accept(job);
-            em.merge(job);
+            merge(job);
         });
+    }
+
+    /**
+     * Before a step of the lifecycle reads or calls the cluster for a job: fails unless this replica still leads
+     * under the epoch the job was loaded in and the job is unchanged since.
+     */
+    public void claim(ExportJob job) {
+        QuarkusTransaction.requiringNew().run(() -> {
+            leadership.fence(job.leaderEpoch);
+            Number version = (Number) em.createNativeQuery("select version from export_job where request_id = ?1")
+                    .setParameter(1, job.requestId).getSingleResult();
+            if (version.longValue() != job.version) {
+                throw new OptimisticLockException("export " + job.requestId + " changed since it was loaded");
+            }
+        });
+    }
+
+    /** Writes a job loaded earlier; its version is checked and, once flushed, carried back to it. */
+    private void merge(ExportJob job) {
+        ExportJob managed = em.merge(job);
+        em.flush();
+        job.version = managed.version;
     }
 
     /**
@@ -93,12 +125,19 @@ public class ExportJobs {
                 .getResultStream().findFirst();
     }
 
-    /** Jobs in the given states, oldest acceptance first. */
+    /**
+     * Jobs in the given states, oldest acceptance first, for the lifecycle: each carries the leader epoch of this
+     * replica now (none when it does not lead), which fences its writes.
+     */
     @Transactional
     public List<ExportJob> inStates(ExportJob.State... states) {
-        return em.createQuery("select j from ExportJob j where j.state in ?1 order by j.seq", ExportJob.class)
+        Long epoch = leadership.epoch().orElse(null);
+        List<ExportJob> found = em.createQuery("select j from ExportJob j where j.state in ?1 order by j.seq",
+                        ExportJob.class)
                 .setParameter(1, List.of(states))
                 .getResultList();
+        found.forEach(j -> j.leaderEpoch = epoch);
+        return found;
     }
 
     /** The jobs of these requests (those that have one). */

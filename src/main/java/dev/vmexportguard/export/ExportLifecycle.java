@@ -10,6 +10,7 @@ import io.quarkus.runtime.ShutdownEvent;
 import io.quarkus.runtime.StartupEvent;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.enterprise.event.Observes;
+import jakarta.persistence.OptimisticLockException;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.HashSet;
@@ -21,10 +22,13 @@ import java.util.concurrent.ConcurrentLinkedQueue;
 import org.jboss.logging.Logger;
 
 /**
- * Owns every accepted export until it ends. One thread, on the replica that holds the leader lock, does all of it:
+ * Owns every accepted export until it ends. One thread, on the replica that leads ({@link Leadership}), does all of it:
  * gives waiting exports a slot (at most {@code guard.exports.max-concurrent}), starts them, follows running ones
  * when their image or a VM of their namespace changes (watches) and on a regular full check, finishes ending
- * ones, and starts again the VMs of ended ones (restartAfter) once they are stopped. On start it picks up whatever a previous run left: the state is in the database, not in memory.
+ * ones, and starts again the VMs of ended ones (restartAfter) once they are stopped. On start it picks up whatever a
+ * previous run left: the state is in the database, not in memory. Leadership is checked before each step, and each
+ * write of a step is fenced by the leader epoch: a replica that lost the lease stops between two steps, and fails
+ * the write that precedes any call to the cluster.
  */
 @ApplicationScoped
 public class ExportLifecycle {
@@ -32,7 +36,7 @@ public class ExportLifecycle {
 
     private final ExportJobs jobs;
     private final ExportSteps steps;
-    private final LeaderLock leader;
+    private final Leadership leader;
     private final ResourceWatches watches;
     private final GuardConfig.Exports config;
     private final Set<String> changedNamespaces = ConcurrentHashMap.newKeySet();
@@ -41,7 +45,7 @@ public class ExportLifecycle {
     private final Runnable dispatchSoon = worker.trigger("starting exports", this::dispatchIfLeader);
     private final Runnable followChangesSoon = worker.trigger("following exports", this::followChanges);
 
-    public ExportLifecycle(ExportJobs jobs, ExportSteps steps, LeaderLock leader, ResourceWatches watches,
+    public ExportLifecycle(ExportJobs jobs, ExportSteps steps, Leadership leader, ResourceWatches watches,
                            GuardConfig config) {
         this.jobs = jobs;
         this.steps = steps;
@@ -51,6 +55,7 @@ public class ExportLifecycle {
     }
 
     void start(@Observes StartupEvent ignored) {
+        leader.start();
         worker.every(config.dispatchInterval(), "starting exports", this::dispatchIfLeader);
         worker.every(config.resyncInterval(), "checking running exports", this::resync);
         watches.start(new ResourceWatches.Listener() {
@@ -139,15 +144,25 @@ public class ExportLifecycle {
 
     private void dispatchIfLeader() {
         if (leader.lead()) {
-            dispatch();
+            try {
+                dispatch();
+            } catch (Leadership.NotLeaderException | OptimisticLockException e) {
+                LOG.warnf("waiting exports left to the leader: %s", e.getMessage());
+            }
         }
     }
 
     /** One step of a job; one that fails is tried again on the next round; a slot freed wakes the dispatch. */
     private void advance(ExportJob job) {
+        if (!leader.lead()) {
+            return;
+        }
         ExportJob.State before = job.state;
         try {
             steps.advance(job);
+        } catch (Leadership.NotLeaderException | OptimisticLockException e) {
+            LOG.warnf("export %s (%s) left to the leader: %s", job.requestId, job.state, e.getMessage());
+            return;
         } catch (RuntimeException e) {
             LOG.warnf(e, "export %s (%s) failed; trying again on the next round", job.requestId, job.state);
         }
@@ -164,6 +179,9 @@ public class ExportLifecycle {
         List<ExportJob> waiting = jobs.inStates(ExportJob.State.PENDING, ExportJob.State.QUEUED);
         int position = 0;
         for (ExportJob job : waiting) {
+            if (!leader.lead()) {
+                return;
+            }
             if (jobs.holdingSlots() < config.maxConcurrent()) {
                 jobs.advance(job, ExportJob.State.STARTING);
                 advance(job);

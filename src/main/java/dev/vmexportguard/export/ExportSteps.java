@@ -14,9 +14,11 @@ public class ExportSteps {
     private final ExportFollower follower;
     private final ExportEnding ending;
     private final RestartStep restarting;
+    private final ExportJobs jobs;
 
     public ExportSteps(ExportStarter starter, StopStep stopping, BackupStep backingUp, ExportFollower follower,
-                       ExportEnding ending, RestartStep restarting) {
+                       ExportEnding ending, RestartStep restarting, ExportJobs jobs) {
+        this.jobs = jobs;
         this.starter = starter;
         this.stopping = stopping;
         this.backingUp = backingUp;
@@ -25,8 +27,13 @@ public class ExportSteps {
         this.restarting = restarting;
     }
 
-    /** One step; a job that a step leaves STARTING (its VMs stopped, its backups ready) is started at once. */
+    /**
+     * One step; a job that a step leaves STARTING (its VMs stopped, its backups ready) is started at once. Nothing is
+     * read from or done in the cluster unless this replica still leads under the epoch the job was loaded in, and the
+     * job is unchanged since ({@link ExportJobs#claim}); the steps' own writes are fenced the same way.
+     */
     void advance(ExportJob job) {
+        jobs.claim(job);
         switch (job.state) {
             case STOPPING -> stopping.check(job);
             case BACKING_UP -> backingUp.check(job);

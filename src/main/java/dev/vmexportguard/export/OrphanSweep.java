@@ -40,7 +40,7 @@ public class OrphanSweep {
     static final String DELETED = "guard.orphaned.objects.deleted";
 
     private final ExportJobs jobs;
-    private final LeaderLock leader;
+    private final Leadership leader;
     private final GuardObjects objects;
     private final KubernetesEventRecorder events;
     private final GuardConfig.Orphans config;
@@ -51,7 +51,7 @@ public class OrphanSweep {
     /** Orphans already logged by this run: each is logged once, not at every sweep. */
     private final Set<String> logged = ConcurrentHashMap.newKeySet();
 
-    public OrphanSweep(ExportJobs jobs, LeaderLock leader, GuardObjects objects, KubernetesEventRecorder events,
+    public OrphanSweep(ExportJobs jobs, Leadership leader, GuardObjects objects, KubernetesEventRecorder events,
                        GuardConfig config, MeterRegistry registry) {
         this.jobs = jobs;
         this.leader = leader;

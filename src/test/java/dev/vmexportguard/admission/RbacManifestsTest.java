@@ -6,6 +6,8 @@ import io.fabric8.kubernetes.api.model.HasMetadata;
 import io.fabric8.kubernetes.api.model.rbac.ClusterRole;
 import io.fabric8.kubernetes.api.model.rbac.ClusterRoleBinding;
 import io.fabric8.kubernetes.api.model.rbac.PolicyRule;
+import io.fabric8.kubernetes.api.model.rbac.Role;
+import io.fabric8.kubernetes.api.model.rbac.RoleBinding;
 import io.fabric8.kubernetes.api.model.rbac.Subject;
 import io.fabric8.kubernetes.client.utils.Serialization;
 import java.io.IOException;
@@ -140,8 +142,31 @@ class RbacManifestsTest {
         });
     }
 
+    @Test
+    void guardMayOnlyReadCreateAndRenewItsLeaseInItsNamespace() throws IOException {
+        List<HasMetadata> documents = documents(RBAC.resolve("vm-export-guard-leader-election.yaml"));
+
+        assertThat(documents).hasSize(2);
+        Role role = (Role) documents.get(0);
+        RoleBinding binding = (RoleBinding) documents.get(1);
+        assertThat(role.getMetadata().getNamespace()).isEqualTo("vm-export-guard");
+        assertThat(role.getRules()).allSatisfy(RbacManifestsTest::assertNoWildcard);
+        assertThat(role.getRules()).flatExtracting(rule -> rule.getVerbs().stream()
+                        .map(verb -> rule.getApiGroups().get(0) + " " + rule.getResources().get(0) + " " + verb + " "
+                                + rule.getResourceNames()).toList())
+                .containsExactlyInAnyOrder("coordination.k8s.io leases get [vm-export-guard-leader]",
+                        "coordination.k8s.io leases update [vm-export-guard-leader]",
+                        "coordination.k8s.io leases create []");
+        assertThat(binding.getMetadata().getNamespace()).isEqualTo("vm-export-guard");
+        assertThat(binding.getRoleRef().getKind()).isEqualTo("Role");
+        assertThat(binding.getRoleRef().getName()).isEqualTo(role.getMetadata().getName());
+        assertThat(binding.getSubjects()).extracting(Subject::getKind, Subject::getNamespace, Subject::getName)
+                .containsExactly(org.assertj.core.groups.Tuple.tuple("ServiceAccount", "vm-export-guard", "vm-export-guard"));
+    }
+
     @ParameterizedTest
-    @ValueSource(strings = {"vm-export-guard-requester.yaml", "vm-export-guard-auditor.yaml", "example-chatops-bot.yaml"})
+    @ValueSource(strings = {"vm-export-guard-requester.yaml", "vm-export-guard-auditor.yaml", "example-chatops-bot.yaml",
+            "vm-export-guard-leader-election.yaml"})
     void everyFileIsExplained(String file) throws IOException {
         assertThat(Files.readString(RBAC.resolve(file))).startsWith("# ");
     }
