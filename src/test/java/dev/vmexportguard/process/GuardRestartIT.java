@@ -8,15 +8,13 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.vmexportguard.cluster.KubernetesResources;
 import dev.vmexportguard.support.GuardProcess;
 import dev.vmexportguard.support.GuardTopics;
-import dev.vmexportguard.support.HarvesterApiSetup;
 import dev.vmexportguard.support.HarvesterCluster;
 import dev.vmexportguard.support.HarvesterSimulator;
 import dev.vmexportguard.support.KafkaBrokerResource;
-import dev.vmexportguard.support.PostgresResource;
+import dev.vmexportguard.support.ProcessBackingServices;
 import dev.vmexportguard.support.Requests;
 import io.fabric8.kubernetes.api.model.GenericKubernetesResource;
 import io.quarkus.test.kubernetes.client.KubernetesServer;
-import java.net.InetAddress;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -47,29 +45,17 @@ class GuardRestartIT {
     private static final int STOPPED_VMS = 16;
     private static final int RUNNING_VMS = 4;
 
-    static KafkaBrokerResource kafka = new KafkaBrokerResource();
-    static PostgresResource postgres = new PostgresResource();
+    static ProcessBackingServices services;
     static KubernetesServer api;
-    static Map<String, String> environment = new HashMap<>();
+    static Map<String, String> environment;
     static ScheduledExecutorService imageController;
 
     @BeforeAll
     static void startBackingServices() {
-        Map<String, String> kafkaConfig = kafka.start();
-        Map<String, String> database = postgres.start();
-        api = new KubernetesServer(false, true, InetAddress.getLoopbackAddress(), 0, List.of());
-        api.before();
-        new HarvesterApiSetup().accept(api);
-        environment.put("KAFKA_BOOTSTRAP_SERVERS", kafkaConfig.get("kafka.bootstrap.servers"));
-        // the guard as the runtime role, Flyway as the owner
-        environment.putAll(PostgresResource.environment(database));
-        environment.put("KUBERNETES_MASTER", api.getClient().getMasterUrl().toString());
-        environment.put("KUBERNETES_AUTH_TRYKUBECONFIG", "false");
-        environment.put("KUBERNETES_AUTH_TRYSERVICEACCOUNT", "false");
-        environment.put("KUBERNETES_NAMESPACE", "default");
+        services = ProcessBackingServices.start("default");
+        api = services.api();
+        environment = services.environment();
         environment.put("GUARD_EXPORTS_MAX_CONCURRENT", "3");
-        environment.put("GUARD_EXPORTS_DISPATCH_INTERVAL", "200ms");
-        environment.put("GUARD_EXPORTS_RESYNC_INTERVAL", "1s");
         environment.put("QUARKUS_SHUTDOWN_TIMEOUT", "20s");
         imageController = Executors.newSingleThreadScheduledExecutor();
         HarvesterSimulator simulator = new HarvesterSimulator(api.getClient());
@@ -79,9 +65,7 @@ class GuardRestartIT {
     @AfterAll
     static void stopBackingServices() {
         imageController.shutdownNow();
-        api.after();
-        postgres.stop();
-        kafka.stop();
+        services.stop();
     }
 
     @Test

@@ -6,17 +6,15 @@ import static org.awaitility.Awaitility.await;
 import dev.vmexportguard.cluster.KubernetesResources;
 import dev.vmexportguard.support.GuardProcess;
 import dev.vmexportguard.support.GuardTopics;
-import dev.vmexportguard.support.HarvesterApiSetup;
 import dev.vmexportguard.support.HarvesterCluster;
 import dev.vmexportguard.support.HarvesterSimulator;
 import dev.vmexportguard.support.HarvesterSimulator.Power;
-import dev.vmexportguard.support.KafkaBrokerResource;
 import dev.vmexportguard.support.PostgresResource;
+import dev.vmexportguard.support.ProcessBackingServices;
 import dev.vmexportguard.support.Requests;
 import io.fabric8.kubernetes.api.model.GenericKubernetesResource;
 import io.fabric8.kubernetes.api.model.coordination.v1.Lease;
 import io.quarkus.test.kubernetes.client.KubernetesServer;
-import java.net.InetAddress;
 import java.sql.Connection;
 import java.sql.DriverManager;
 import java.sql.ResultSet;
@@ -45,29 +43,18 @@ class LeaderFailoverIT {
     private static final String LEASE_NAMESPACE = "default";
     private static final int VMS = 6;
 
-    static KafkaBrokerResource kafka = new KafkaBrokerResource();
-    static PostgresResource postgres = new PostgresResource();
+    static ProcessBackingServices services;
     static KubernetesServer api;
-    static Map<String, String> environment = new HashMap<>();
+    static Map<String, String> environment;
     static ScheduledExecutorService imageController;
     static HarvesterSimulator simulator;
 
     @BeforeAll
     static void startBackingServices() {
-        Map<String, String> kafkaConfig = kafka.start();
-        Map<String, String> database = postgres.start();
-        api = new KubernetesServer(false, true, InetAddress.getLoopbackAddress(), 0, List.of());
-        api.before();
-        new HarvesterApiSetup().accept(api);
-        environment.put("KAFKA_BOOTSTRAP_SERVERS", kafkaConfig.get("kafka.bootstrap.servers"));
-        environment.putAll(PostgresResource.environment(database));
-        environment.put("KUBERNETES_MASTER", api.getClient().getMasterUrl().toString());
-        environment.put("KUBERNETES_AUTH_TRYKUBECONFIG", "false");
-        environment.put("KUBERNETES_AUTH_TRYSERVICEACCOUNT", "false");
-        environment.put("KUBERNETES_NAMESPACE", LEASE_NAMESPACE);
+        services = ProcessBackingServices.start(LEASE_NAMESPACE);
+        api = services.api();
+        environment = services.environment();
         environment.put("GUARD_EXPORTS_MAX_CONCURRENT", Integer.toString(VMS));
-        environment.put("GUARD_EXPORTS_DISPATCH_INTERVAL", "200ms");
-        environment.put("GUARD_EXPORTS_RESYNC_INTERVAL", "1s");
         simulator = new HarvesterSimulator(api.getClient());
         imageController = Executors.newSingleThreadScheduledExecutor();
         // slow copies: the exports are still running when the leader is cut off and killed
@@ -77,9 +64,7 @@ class LeaderFailoverIT {
     @AfterAll
     static void stopBackingServices() {
         imageController.shutdownNow();
-        api.after();
-        postgres.stop();
-        kafka.stop();
+        services.stop();
     }
 
     /** One guard, named in its Lease identity and in its database connections' application_name. */
