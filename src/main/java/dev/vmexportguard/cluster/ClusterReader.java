@@ -43,6 +43,13 @@ public class ClusterReader {
     }
 
     public ClusterSnapshot read(String namespace) {
+        // The images first: a VM, VMI or pod the later lists do not show was created after the image was read, so
+        // after it was ready if it showed ready; read the other way round, a VM started between the two lists,
+        // before the image became ready, would go unseen.
+        List<GenericKubernetesResource> images = calls.run(
+                new ClusterOperation("list", "virtualmachineimages.harvesterhci.io", namespace),
+                () -> client.genericKubernetesResources(KubernetesResources.VIRTUAL_MACHINE_IMAGE)
+                        .inNamespace(namespace).list().getItems());
         List<PersistentVolumeClaim> pvcs = calls.run(new ClusterOperation("list", "persistentvolumeclaims", namespace),
                 () -> client.persistentVolumeClaims().inNamespace(namespace).list().getItems());
         List<GenericKubernetesResource> vms = calls.run(
@@ -55,10 +62,6 @@ public class ClusterReader {
                         .inNamespace(namespace).list().getItems());
         List<Pod> pods = calls.run(new ClusterOperation("list", "pods", namespace),
                 () -> client.pods().inNamespace(namespace).list().getItems());
-        List<GenericKubernetesResource> images = calls.run(
-                new ClusterOperation("list", "virtualmachineimages.harvesterhci.io", namespace),
-                () -> client.genericKubernetesResources(KubernetesResources.VIRTUAL_MACHINE_IMAGE)
-                        .inNamespace(namespace).list().getItems());
         return new ClusterSnapshot(namespace,
                 pvcs.stream().map(ClusterReader::volume).toList(),
                 vms.stream().map(this::vm).toList(),
