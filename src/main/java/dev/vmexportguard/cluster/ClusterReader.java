@@ -43,6 +43,13 @@ public class ClusterReader {
     }
 
     public ClusterSnapshot read(String namespace) {
+        // The images first: a VM, VMI or pod the later lists do not show was created after the image was read, so
+        // after it was ready if it showed ready; read the other way round, a VM started between the two lists,
+        // before the image became ready, would go unseen.
+        List<GenericKubernetesResource> images = calls.run(
+                new ClusterOperation("list", "virtualmachineimages.harvesterhci.io", namespace),
+                () -> client.genericKubernetesResources(KubernetesResources.VIRTUAL_MACHINE_IMAGE)
+                        .inNamespace(namespace).list().getItems());
         List<PersistentVolumeClaim> pvcs = calls.run(new ClusterOperation("list", "persistentvolumeclaims", namespace),
                 () -> client.persistentVolumeClaims().inNamespace(namespace).list().getItems());
         List<GenericKubernetesResource> vms = calls.run(
@@ -55,10 +62,6 @@ public class ClusterReader {
                         .inNamespace(namespace).list().getItems());
         List<Pod> pods = calls.run(new ClusterOperation("list", "pods", namespace),
                 () -> client.pods().inNamespace(namespace).list().getItems());
-        List<GenericKubernetesResource> images = calls.run(
-                new ClusterOperation("list", "virtualmachineimages.harvesterhci.io", namespace),
-                () -> client.genericKubernetesResources(KubernetesResources.VIRTUAL_MACHINE_IMAGE)
-                        .inNamespace(namespace).list().getItems());
         return new ClusterSnapshot(namespace,
                 pvcs.stream().map(ClusterReader::volume).toList(),
                 vms.stream().map(this::vm).toList(),
@@ -181,7 +184,7 @@ public class ClusterReader {
     static ImageStatus imageStatus(GenericKubernetesResource image) {
         Map<String, Object> status = Objects.requireNonNullElse(map(image.get("status")), Map.of());
         boolean imported = false;
-        java.time.Instant importedAt = null;
+        Instant importedAt = null;
         boolean retryLimitExceeded = false;
         String failure = null;
         if (status.get("conditions") instanceof List<?> conditions) {
@@ -191,7 +194,7 @@ public class ClusterReader {
                 }
                 if ("Imported".equals(condition.get("type"))) {
                     imported = true;
-                    importedAt = instant(condition.get("lastTransitionTime") instanceof String t ? t : null);
+                    importedAt = readyTime(condition);
                 } else if ("RetryLimitExceeded".equals(condition.get("type"))) {
                     retryLimitExceeded = true;
                     failure = condition.get("message") instanceof String msg ? msg : null;
@@ -202,6 +205,20 @@ public class ClusterReader {
                 number(status.get("size")), number(status.get("virtualSize")),
                 status.get("storageClassName") instanceof String sc ? sc : null, imported, importedAt,
                 retryLimitExceeded, failure);
+    }
+
+    /**
+     * When a condition became what it is, as Harvester writes it: wrangler's condition helpers set only
+     * {@code lastUpdateTime} (RFC 3339, whole seconds), moved whenever the status or message changes; a
+     * {@code lastTransitionTime} is read when there is no readable {@code lastUpdateTime}. Null when neither is
+     * there or readable.
+     */
+    private static Instant readyTime(Map<?, ?> condition) {
+        Instant updated = instant(condition.get("lastUpdateTime") instanceof String t ? t : null);
+        if (updated != null) {
+            return updated;
+        }
+        return instant(condition.get("lastTransitionTime") instanceof String t ? t : null);
     }
 
     private static Long number(Object value) {

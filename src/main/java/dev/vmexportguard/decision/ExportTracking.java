@@ -2,14 +2,18 @@ package dev.vmexportguard.decision;
 
 import java.time.Duration;
 import java.time.Instant;
+import java.time.temporal.ChronoUnit;
 import java.util.Optional;
 
 /** What a running export's next step is, given its image and the power state of the VMs using its volume. */
 public final class ExportTracking {
 
-    /** A running export, as the guard recorded it. {@code lastStep} is the last progress step published, or -1. */
+    /**
+     * A running export, as the guard recorded it. {@code lastStep} is the last progress step published, or -1;
+     * {@code importedSeenAt} when the guard first saw its image {@code Imported=True}, or null.
+     */
     public record RunningExport(String namespace, String volumeName, String imageName, String displayName,
-                                Instant startedAt, int lastStep) {
+                                Instant startedAt, int lastStep, Instant importedSeenAt) {
     }
 
     public sealed interface Step {
@@ -42,8 +46,28 @@ public final class ExportTracking {
     }
 
     /**
+     * When the image became ready: the {@code Imported} condition's time (its {@code lastUpdateTime}, else its
+     * {@code lastTransitionTime}), else the time the guard first saw it {@code Imported=True}, which is no earlier
+     * than the real one; null when none is known.
+     */
+    public static Instant readyAt(ImageStatus status, Instant importedSeenAt) {
+        return status.importedAt() != null ? status.importedAt() : importedSeenAt;
+    }
+
+    /**
+     * Whether a use of the volume that began at {@code use} surely began after the image was ready at
+     * {@code readyAt}. Harvester writes the ready time in whole seconds, and the API server a pod's or VMI's
+     * creation time too, so a use in the same second as the ready time may have begun before it: only a use from
+     * the next whole second on counts as after.
+     */
+    public static boolean usedAfterReady(Instant use, Instant readyAt) {
+        return !use.isBefore(readyAt.truncatedTo(ChronoUnit.SECONDS).plusSeconds(1));
+    }
+
+    /**
      * Order matters. An image that is ready is complete if nothing used the volume before it became ready (a VM
-     * started once the copy was done is fine); when that cannot be told, it is not. A VM started during the copy
+     * started once the copy was done is fine, see {@link #readyAt} and {@link #usedAfterReady}); when that cannot
+     * be told, it is not. A VM started during the copy
      * fails the export even if the copy is about to time out.
      */
     public static Step next(RunningExport export, Optional<ImageStatus> image, Optional<Decision.Rejected> unsafe,
@@ -53,8 +77,9 @@ public final class ExportTracking {
         }
         ImageStatus status = image.get();
         if (status.imported()) {
+            Instant readyAt = readyAt(status, export.importedSeenAt());
             boolean usedBeforeReady = unsafe.isPresent() && inUseSince.isPresent()
-                    && (status.importedAt() == null || !inUseSince.get().isAfter(status.importedAt()));
+                    && (readyAt == null || !usedAfterReady(inUseSince.get(), readyAt));
             if (!usedBeforeReady) {
                 return new Completed();
             }

@@ -45,8 +45,13 @@ public class ExportFollower {
                     job.usedDuringCopy, job.usedDuringCopyAt)));
             inUseSince = Optional.of(inUseSince.filter(t -> t.isBefore(at)).orElse(at));
         }
+        if (job.importedSeenAt == null && image.filter(ImageStatus::imported).isPresent()) {
+            // kept, so that a later look (after a restart too) still knows it was ready by then
+            Instant seen = now.readAt();
+            jobs.update(job, j -> j.importedSeenAt = seen);
+        }
         ExportTracking.RunningExport running = new ExportTracking.RunningExport(job.namespace, job.volumeName,
-                job.imageName, job.imageDisplayName, job.startedAt, job.progressStep);
+                job.imageName, job.imageDisplayName, job.startedAt, job.progressStep, job.importedSeenAt);
         ExportTracking.Step step = ExportTracking.next(running, image, unsafe, inUseSince, clock.instant(),
                 config.timeout(), config.deleteOnTimeout());
         ResultEvent.ImageRef ref = image.map(s -> new ResultEvent.ImageRef(job.namespace, job.imageName,

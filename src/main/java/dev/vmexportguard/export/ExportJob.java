@@ -170,6 +170,13 @@ public class ExportJob {
     @Column(name = "used_during_copy_at")
     public Instant usedDuringCopyAt;
 
+    /**
+     * When the guard first saw the image {@code Imported=True} (its time as the image was read): the ready time
+     * when the condition carries none of its own.
+     */
+    @Column(name = "imported_seen_at")
+    public Instant importedSeenAt;
+
     /** The type of the final event (REJECTED, COMPLETED, FAILED), recorded with it; null before the end. */
     public String outcome;
 

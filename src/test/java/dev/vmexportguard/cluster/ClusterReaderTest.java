@@ -623,6 +623,197 @@ class ClusterReaderTest {
         assertThat(ClusterReader.imageStatus(missing)).isEqualTo(expected);
     }
 
+    // Harvester writes image conditions with wrangler's condition helpers: lastUpdateTime only (whole seconds),
+    // moved when the status or message changes; never lastTransitionTime; empty reason and message left out.
+
+    @Test
+    void importedAsHarvesterWritesItIsReadyAtItsLastUpdateTime() {
+        GenericKubernetesResource image = resource("""
+                apiVersion: harvesterhci.io/v1beta1
+                kind: VirtualMachineImage
+                metadata:
+                  name: vmexport-10
+                status:
+                  progress: 100
+                  size: 10737418240
+                  virtualSize: 10737418240
+                  storageClassName: longhorn-vmexport-10
+                  conditions:
+                    - type: Imported
+                      status: "True"
+                      reason: Imported
+                      lastUpdateTime: "2026-11-26T10:12:40Z"
+                    - type: Initialized
+                      status: "True"
+                      reason: Initialized
+                      lastUpdateTime: "2026-11-26T10:00:06Z"
+                    - type: RetryLimitExceeded
+                      status: "False"
+                      lastUpdateTime: "2026-11-26T10:12:40Z"
+                """);
+
+        assertThat(ClusterReader.imageStatus(image)).isEqualTo(new ImageStatus(100, 10737418240L, 10737418240L,
+                "longhorn-vmexport-10", true, Instant.parse("2026-11-26T10:12:40Z"), false, null));
+    }
+
+    @Test
+    void copyingAsHarvesterWritesItIsNeitherReadyNorFailed() {
+        GenericKubernetesResource image = resource("""
+                apiVersion: harvesterhci.io/v1beta1
+                kind: VirtualMachineImage
+                metadata:
+                  name: vmexport-11
+                status:
+                  progress: 99
+                  storageClassName: longhorn-vmexport-11
+                  conditions:
+                    - type: Imported
+                      status: Unknown
+                      reason: Importing
+                      lastUpdateTime: "2026-11-26T10:00:06Z"
+                    - type: Initialized
+                      status: "True"
+                      reason: Initialized
+                      lastUpdateTime: "2026-11-26T10:00:06Z"
+                """);
+
+        assertThat(ClusterReader.imageStatus(image)).isEqualTo(
+                new ImageStatus(99, null, null, "longhorn-vmexport-11", false, null, false, null));
+    }
+
+    @Test
+    void retryingAsHarvesterWritesItIsNeitherReadyNorFailed() {
+        GenericKubernetesResource image = resource("""
+                apiVersion: harvesterhci.io/v1beta1
+                kind: VirtualMachineImage
+                metadata:
+                  name: vmexport-12
+                spec:
+                  retry: 3
+                status:
+                  progress: 23
+                  failed: 2
+                  lastFailedTime: "2026-11-26T10:04:10Z"
+                  conditions:
+                    - type: Imported
+                      status: Unknown
+                      reason: Importing
+                      lastUpdateTime: "2026-11-26T10:03:58Z"
+                    - type: Initialized
+                      status: "True"
+                      reason: Initialized
+                      lastUpdateTime: "2026-11-26T10:03:58Z"
+                    - type: RetryLimitExceeded
+                      status: "False"
+                      message: "retry attempted 1/3 failed due to error: backing image copy failed"
+                      lastUpdateTime: "2026-11-26T10:04:10Z"
+                """);
+
+        assertThat(ClusterReader.imageStatus(image))
+                .isEqualTo(new ImageStatus(23, null, null, null, false, null, false, null));
+    }
+
+    @Test
+    void importedFalseWithAMessageIsNoEndWithoutRetryLimitExceeded() {
+        GenericKubernetesResource image = resource("""
+                apiVersion: harvesterhci.io/v1beta1
+                kind: VirtualMachineImage
+                metadata:
+                  name: vmexport-13
+                status:
+                  progress: 12
+                  conditions:
+                    - type: Imported
+                      status: "False"
+                      reason: Importing
+                      message: "failed due to error: backing image copy failed"
+                      lastUpdateTime: "2026-11-26T10:02:00Z"
+                    - type: Initialized
+                      status: "True"
+                      reason: Initialized
+                      lastUpdateTime: "2026-11-26T10:00:06Z"
+                """);
+
+        assertThat(ClusterReader.imageStatus(image))
+                .isEqualTo(new ImageStatus(12, null, null, null, false, null, false, null));
+    }
+
+    @Test
+    void givenUpAsHarvesterWritesItCarriesItsMessage() {
+        GenericKubernetesResource image = resource("""
+                apiVersion: harvesterhci.io/v1beta1
+                kind: VirtualMachineImage
+                metadata:
+                  name: vmexport-14
+                status:
+                  progress: 47
+                  failed: 4
+                  lastFailedTime: "2026-11-26T10:09:00Z"
+                  conditions:
+                    - type: Imported
+                      status: "False"
+                      reason: Importing
+                      message: "retry attempted 3/3 failed due to error: backing image copy failed"
+                      lastUpdateTime: "2026-11-26T10:09:00Z"
+                    - type: Initialized
+                      status: "True"
+                      reason: Initialized
+                      lastUpdateTime: "2026-11-26T10:08:48Z"
+                    - type: RetryLimitExceeded
+                      status: "True"
+                      message: "retry attempted 3/3 failed due to error: backing image copy failed"
+                      lastUpdateTime: "2026-11-26T10:09:00Z"
+                """);
+
+        assertThat(ClusterReader.imageStatus(image)).isEqualTo(new ImageStatus(47, null, null, null, false, null, true,
+                "retry attempted 3/3 failed due to error: backing image copy failed"));
+    }
+
+    @Test
+    void lastUpdateTimeComesBeforeLastTransitionTime() {
+        GenericKubernetesResource both = resource("""
+                apiVersion: harvesterhci.io/v1beta1
+                kind: VirtualMachineImage
+                metadata:
+                  name: vmexport-15
+                status:
+                  conditions:
+                    - type: Imported
+                      status: "True"
+                      lastTransitionTime: "2026-11-26T10:12:39Z"
+                      lastUpdateTime: "2026-11-26T10:12:40Z"
+                """);
+        // Go's time.Now().Format(time.RFC3339) on a host that is not on UTC
+        GenericKubernetesResource localTime = resource("""
+                apiVersion: harvesterhci.io/v1beta1
+                kind: VirtualMachineImage
+                metadata:
+                  name: vmexport-16
+                status:
+                  conditions:
+                    - type: Imported
+                      status: "True"
+                      lastUpdateTime: "2026-11-26T18:12:40+08:00"
+                """);
+        GenericKubernetesResource unreadableUpdate = resource("""
+                apiVersion: harvesterhci.io/v1beta1
+                kind: VirtualMachineImage
+                metadata:
+                  name: vmexport-17
+                status:
+                  conditions:
+                    - type: Imported
+                      status: "True"
+                      lastUpdateTime: "yesterday"
+                      lastTransitionTime: "2026-11-26T10:12:41Z"
+                """);
+
+        assertThat(ClusterReader.imageStatus(both).importedAt()).isEqualTo(Instant.parse("2026-11-26T10:12:40Z"));
+        assertThat(ClusterReader.imageStatus(localTime).importedAt()).isEqualTo(Instant.parse("2026-11-26T10:12:40Z"));
+        assertThat(ClusterReader.imageStatus(unreadableUpdate).importedAt())
+                .isEqualTo(Instant.parse("2026-11-26T10:12:41Z"));
+    }
+
     @Test
     void missingStatusIsAnEmptyImageStatus() {
         GenericKubernetesResource image = resource("""

@@ -19,7 +19,7 @@ class ExportTrackingTest {
             new Evidence(NOW, null, List.of(), List.of()), "vm1", "disk");
 
     static ExportTracking.RunningExport export(int lastStep) {
-        return new ExportTracking.RunningExport("team-a", "disk", "vmexport-1", "golden", STARTED, lastStep);
+        return new ExportTracking.RunningExport("team-a", "disk", "vmexport-1", "golden", STARTED, lastStep, null);
     }
 
     static Optional<ImageStatus> copying(int progress) {
@@ -72,6 +72,45 @@ class ExportTrackingTest {
     void readyTimeUnknownWhileTheVolumeIsInUseFailsClosed() {
         assertThat(next(90, imported(null), Optional.of(VM_RUNNING), Optional.of(NOW), NOW))
                 .isInstanceOf(ExportTracking.Failed.class);
+    }
+
+    @Test
+    void vmStartedInTheSecondTheImageBecameReadyFailsIt() {
+        // Harvester's lastUpdateTime is whole seconds: ready at 10:09:30 means some time in that second
+        Instant ready = Instant.parse("2026-11-26T10:09:30Z");
+        for (Instant use : List.of(ready, ready.plusMillis(1), ready.plusMillis(999))) {
+            assertThat(next(90, imported(ready), Optional.of(VM_RUNNING), Optional.of(use), NOW))
+                    .as("use at %s", use)
+                    .isInstanceOfSatisfying(ExportTracking.Failed.class,
+                            f -> assertThat(f.reason()).isEqualTo(ReasonCode.VM_STARTED_DURING_EXPORT));
+        }
+        assertThat(next(90, imported(ready), Optional.of(VM_RUNNING), Optional.of(ready.plusSeconds(1)), NOW))
+                .isInstanceOf(ExportTracking.Completed.class);
+    }
+
+    @Test
+    void aReadyTimeWithAFractionCountsItsWholeSecond() {
+        Instant ready = Instant.parse("2026-11-26T10:09:30.250Z");
+        assertThat(ExportTracking.usedAfterReady(Instant.parse("2026-11-26T10:09:30.900Z"), ready)).isFalse();
+        assertThat(ExportTracking.usedAfterReady(Instant.parse("2026-11-26T10:09:31Z"), ready)).isTrue();
+        assertThat(ExportTracking.usedAfterReady(Instant.MIN, ready)).isFalse();
+    }
+
+    @Test
+    void withoutATimeOnTheConditionTheTimeTheGuardFirstSawItReadyIsUsed() {
+        Instant seen = NOW.minusSeconds(30);
+        ExportTracking.RunningExport export = new ExportTracking.RunningExport("team-a", "disk", "vmexport-1",
+                "golden", STARTED, 90, seen);
+
+        assertThat(ExportTracking.next(export, imported(null), Optional.of(VM_RUNNING), Optional.of(seen.plusSeconds(2)),
+                NOW, TIMEOUT, true)).isInstanceOf(ExportTracking.Completed.class);
+        assertThat(ExportTracking.next(export, imported(null), Optional.of(VM_RUNNING), Optional.of(seen.minusSeconds(2)),
+                NOW, TIMEOUT, true)).isInstanceOf(ExportTracking.Failed.class);
+        // the condition's own time comes first
+        assertThat(ExportTracking.readyAt(imported(seen.minusSeconds(60)).orElseThrow(), seen))
+                .isEqualTo(seen.minusSeconds(60));
+        assertThat(ExportTracking.readyAt(imported(null).orElseThrow(), seen)).isEqualTo(seen);
+        assertThat(ExportTracking.readyAt(imported(null).orElseThrow(), null)).isNull();
     }
 
     @Test

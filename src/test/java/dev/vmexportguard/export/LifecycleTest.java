@@ -108,7 +108,7 @@ class LifecycleTest extends GuardIntegrationTest {
     void harvesterGivingUpFailsTheExportWithItsMessage() {
         Export export = started("vm1");
 
-        simulator.failAfterRetries(ns, export.image(), "retry attempted 3/3 failed: backing image download failed");
+        simulator.failAfterRetries(ns, export.image(), "backing image download failed");
 
         Event failed = awaitFinal(export.requestId());
         assertThat(failed.type()).isEqualTo("FAILED");

@@ -11,10 +11,13 @@ import io.fabric8.mockwebserver.utils.ResponseProvider;
 import io.quarkus.test.kubernetes.client.KubernetesServer;
 import java.time.Duration;
 import java.time.Instant;
+import java.time.format.DateTimeFormatter;
+import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.Executors;
@@ -235,22 +238,30 @@ public final class HarvesterSimulator {
 
     /**
      * One tick of the image controller for every image of the namespace: {@code step} points more, Imported at 100.
-     * An image whose display name contains {@code fail} gives up at 50, as after its retries.
+     * An image whose display name contains {@code fail} fails each attempt at 50: Harvester tries it again (the
+     * next tick), up to its {@code spec.retry}, then gives up.
      */
     public void advanceImages(String ns, int step) {
         for (GenericKubernetesResource image : cluster.images(ns).list().getItems()) {
             try {
-                Map<String, Object> status = image.get("status") == null ? Map.of() : image.get("status");
-                int progress = status.get("progress") instanceof Number n ? n.intValue() : 0;
                 String name = image.getMetadata().getName();
-                Object displayName = image.get("spec", "displayName");
-                boolean done = progress >= 100 || "True".equals(condition(status, "RetryLimitExceeded"));
-                if (done) {
+                Map<String, Object> status = statusOf(image);
+                if ("True".equals(conditionStatus(status, "Imported"))
+                        || "True".equals(conditionStatus(status, "RetryLimitExceeded"))) {
                     continue;
                 }
+                if (retrying.remove(ns + "/" + name)) {
+                    writeImageStatus(ns, name, (s, spec) -> initialized(s, name));
+                    continue;
+                }
+                int progress = status.get("progress") instanceof Number n ? n.intValue() : 0;
                 int next = Math.min(100, progress + step);
-                if (String.valueOf(displayName).contains("fail") && next >= 50) {
-                    failAfterRetries(ns, name, "retry attempted 3/3 failed: backing image " + name + " copy failed");
+                if (String.valueOf(image.get("spec", "displayName")).contains("fail") && next >= 50) {
+                    importFails(ns, name, "backing image " + name + " copy failed", next);
+                    if (!"True".equals(conditionStatus(statusOf(cluster.images(ns).withName(name).get()),
+                            "RetryLimitExceeded"))) {
+                        retrying.add(ns + "/" + name);
+                    }
                 } else if (next == 100) {
                     complete(ns, name, 10_737_418_240L);
                 } else {
@@ -273,37 +284,228 @@ public final class HarvesterSimulator {
         }
     }
 
-    @SuppressWarnings("unchecked")
-    private static String condition(Map<String, Object> status, String type) {
-        if (!(status.get("conditions") instanceof List<?> conditions)) {
-            return null;
-        }
-        return conditions.stream().map(c -> (Map<String, Object>) c).filter(c -> type.equals(c.get("type")))
-                .map(c -> String.valueOf(c.get("status"))).findFirst().orElse(null);
-    }
+    // --- Harvester's image controller (pkg/image/common/operator.go), writing through wrangler's condition helpers ---
 
-    /** The image controller copying: Initialized, Imported Unknown, {@code status.progress} at the given value. */
+    /** Images whose last attempt failed within their retries: the next tick of {@link #advanceImages} starts again. */
+    private final Set<String> retrying = ConcurrentHashMap.newKeySet();
+
+    /**
+     * The image controller copying: {@code status.progress} at the given value (Harvester shows 100 as 99 until the
+     * image is ready), {@code Imported} Unknown with reason Importing; the image is initialized first if it is not.
+     */
     public void progress(String ns, String image, int progress) {
-        setStatus(ns, image, progress, List.of(
-                condition("Initialized", "True", "Initialized", ""),
-                condition("Imported", "Unknown", "Importing", "")), Map.of());
+        writeImageStatus(ns, image, (status, spec) -> {
+            initializedOnce(status, image);
+            importing(status, "", progress);
+        });
     }
 
-    /** The image is ready: Imported True, progress 100, sizes set. */
+    /** The image is ready: Imported True (reason Imported), progress 100, sizes set; RetryLimitExceeded False. */
     public void complete(String ns, String image, long size) {
-        setStatus(ns, image, 100, List.of(
-                condition("Initialized", "True", "Initialized", ""),
-                condition("Imported", "True", "Imported", ""),
-                condition("RetryLimitExceeded", "False", "", "")),
-                Map.of("size", size, "virtualSize", size, "storageClassName", "lh-" + image));
+        writeImageStatus(ns, image, (status, spec) -> {
+            initializedOnce(status, image);
+            imported(status, "", 100, size, size);
+        });
     }
 
-    /** The controller gave up after its retries. */
-    public void failAfterRetries(String ns, String image, String message) {
-        setStatus(ns, image, 47, List.of(
-                condition("Initialized", "True", "Initialized", ""),
-                condition("Imported", "False", "ImportFailed", message),
-                condition("RetryLimitExceeded", "True", "RetryLimitExceeded", message)), Map.of("failed", 3));
+    /**
+     * One attempt failed (the backing image failed with {@code cause}) at {@code progress}, as Harvester's
+     * {@code FailImported} writes it: {@code status.failed} counted, {@code status.progress} back to the backing
+     * image's, and, within {@code spec.retry}, RetryLimitExceeded False with the message ({@code failed due to
+     * error: ...}, then {@code retry attempted n/N failed due to error: ...}) while Imported stays as it was; past
+     * it, RetryLimitExceeded True and Imported False, both with the message.
+     */
+    public void importFails(String ns, String image, String cause, int progress) {
+        writeImageStatus(ns, image, (status, spec) -> {
+            initializedOnce(status, image);
+            failImported(status, spec, cause, progress);
+        });
+    }
+
+    /** Harvester tries a failed image again: the backing image made anew, progress from 0, Imported Unknown. */
+    public void retry(String ns, String image) {
+        retrying.remove(ns + "/" + image);
+        writeImageStatus(ns, image, (status, spec) -> initialized(status, image));
+    }
+
+    /**
+     * The controller gave up: every attempt failed with {@code cause} (the last at 47) until {@code spec.retry}
+     * was exceeded; its message is {@code retry attempted N/N failed due to error: <cause>}.
+     */
+    public void failAfterRetries(String ns, String image, String cause) {
+        writeImageStatus(ns, image, (status, spec) -> {
+            initializedOnce(status, image);
+            do {
+                failImported(status, spec, cause, 47);
+                if (!"True".equals(conditionStatus(status, "RetryLimitExceeded"))) {
+                    initialized(status, image);
+                    importing(status, "", 30);
+                }
+            } while (!"True".equals(conditionStatus(status, "RetryLimitExceeded")));
+        });
+    }
+
+    /** The time of the image's condition as written ({@code lastUpdateTime}), or null. */
+    public Instant conditionTime(String ns, String image, String type) {
+        Map<String, Object> condition = findCondition(conditionsOf(statusOf(cluster.images(ns).withName(image).get())), type);
+        return condition == null || !(condition.get("lastUpdateTime") instanceof String t) ? null : Instant.parse(t);
+    }
+
+    /** {@code Initialized}: the backing image and the storage class exist; Imported Unknown, reason Importing. */
+    private static void initialized(Map<String, Object> status, String image) {
+        status.put("storageClassName", "lh-" + image);
+        putOrOmit(status, "progress", 0);
+        List<Map<String, Object>> conditions = conditionsOf(status);
+        setConditionStatus(conditions, "Imported", "Unknown");
+        setReason(conditions, "Imported", "Importing");
+        lastUpdated(conditions, "Imported", goNow());
+        setConditionStatus(conditions, "Initialized", "True");
+        setMessage(conditions, "Initialized", "");
+        setReason(conditions, "Initialized", "Initialized");
+        lastUpdated(conditions, "Initialized", goNow());
+    }
+
+    private static void initializedOnce(Map<String, Object> status, String image) {
+        if (!"True".equals(conditionStatus(status, "Initialized"))) {
+            initialized(status, image);
+        }
+    }
+
+    private static void importing(Map<String, Object> status, String message, int progress) {
+        putOrOmit(status, "progress", progress == 100 ? 99 : progress);
+        List<Map<String, Object>> conditions = conditionsOf(status);
+        setConditionStatus(conditions, "Imported", "Unknown");
+        setReason(conditions, "Imported", "Importing");
+        setMessage(conditions, "Imported", message);
+    }
+
+    private static void imported(Map<String, Object> status, String message, int progress, long size, long virtualSize) {
+        putOrOmit(status, "progress", progress);
+        putOrOmit(status, "size", size);
+        putOrOmit(status, "virtualSize", virtualSize);
+        List<Map<String, Object>> conditions = conditionsOf(status);
+        setConditionStatus(conditions, "Imported", "True");
+        setReason(conditions, "Imported", "Imported");
+        setMessage(conditions, "Imported", message);
+        setConditionStatus(conditions, "RetryLimitExceeded", "False");
+        setReason(conditions, "RetryLimitExceeded", "");
+        setMessage(conditions, "RetryLimitExceeded", "");
+    }
+
+    private static void failImported(Map<String, Object> status, Map<String, Object> spec, String cause, int progress) {
+        int failed = (status.get("failed") instanceof Number n ? n.intValue() : 0) + 1;
+        int retry = spec.get("retry") instanceof Number n ? n.intValue() : 3;   // Harvester's webhook's default
+        status.put("failed", failed);
+        status.put("lastFailedTime", goNow());
+        putOrOmit(status, "progress", progress);
+        String message = "failed due to error: " + cause;
+        if (failed > 1) {
+            message = "retry attempted " + (failed - 1) + "/" + retry + " " + message;
+        }
+        List<Map<String, Object>> conditions = conditionsOf(status);
+        if (failed > retry) {
+            setConditionStatus(conditions, "RetryLimitExceeded", "True");
+            setMessage(conditions, "RetryLimitExceeded", message);
+            setConditionStatus(conditions, "Imported", "False");
+            setMessage(conditions, "Imported", message);
+        } else {
+            setConditionStatus(conditions, "RetryLimitExceeded", "False");
+            setMessage(conditions, "RetryLimitExceeded", message);
+        }
+    }
+
+    /** Reads the image, changes a copy of its status as the controller does in memory, and writes it back. */
+    private void writeImageStatus(String ns, String image,
+                                  java.util.function.BiConsumer<Map<String, Object>, Map<String, Object>> change) {
+        GenericKubernetesResource current = cluster.images(ns).withName(image).get();
+        Map<String, Object> status = statusOf(current);
+        Map<String, Object> spec = current.get("spec") instanceof Map<?, ?> ? current.get("spec") : Map.of();
+        change.accept(status, spec);
+        current.setAdditionalProperty("status", status);
+        cluster.images(ns).resource(current).update();
+    }
+
+    /** A deep, changeable copy of the image's status, its conditions included. */
+    @SuppressWarnings("unchecked")
+    private static Map<String, Object> statusOf(GenericKubernetesResource image) {
+        Map<String, Object> status = image.get("status") instanceof Map<?, ?> m
+                ? new LinkedHashMap<>((Map<String, Object>) m) : new LinkedHashMap<>();
+        List<Map<String, Object>> conditions = new ArrayList<>();
+        if (status.get("conditions") instanceof List<?> list) {
+            for (Object c : list) {
+                conditions.add(new LinkedHashMap<>((Map<String, Object>) c));
+            }
+        }
+        status.put("conditions", conditions);
+        return status;
+    }
+
+    @SuppressWarnings("unchecked")
+    private static List<Map<String, Object>> conditionsOf(Map<String, Object> status) {
+        return (List<Map<String, Object>>) status.get("conditions");
+    }
+
+    private static String conditionStatus(Map<String, Object> status, String type) {
+        Map<String, Object> condition = findCondition(conditionsOf(status), type);
+        return condition == null ? null : String.valueOf(condition.get("status"));
+    }
+
+    private static Map<String, Object> findCondition(List<Map<String, Object>> conditions, String type) {
+        return conditions.stream().filter(c -> type.equals(c.get("type"))).findFirst().orElse(null);
+    }
+
+    /** wrangler's findOrCreateCond: a new condition has only its type and status Unknown. */
+    private static Map<String, Object> condition(List<Map<String, Object>> conditions, String type) {
+        Map<String, Object> found = findCondition(conditions, type);
+        if (found == null) {
+            found = new LinkedHashMap<>();
+            found.put("type", type);
+            found.put("status", "Unknown");
+            conditions.add(found);
+        }
+        return found;
+    }
+
+    /** wrangler's Cond.True/False/Unknown: {@code lastUpdateTime} moves only when the status changes. */
+    private static void setConditionStatus(List<Map<String, Object>> conditions, String type, String value) {
+        setValue(condition(conditions, type), "status", value);
+    }
+
+    /** wrangler's Cond.Message: {@code lastUpdateTime} moves only when the message changes. */
+    private static void setMessage(List<Map<String, Object>> conditions, String type, String message) {
+        setValue(condition(conditions, type), "message", message);
+    }
+
+    /** wrangler's Cond.Reason: never moves {@code lastUpdateTime}. */
+    private static void setReason(List<Map<String, Object>> conditions, String type, String reason) {
+        putOrOmit(condition(conditions, type), "reason", reason);
+    }
+
+    /** wrangler's Cond.LastUpdated: sets {@code lastUpdateTime} as given. */
+    private static void lastUpdated(List<Map<String, Object>> conditions, String type, String time) {
+        condition(conditions, type).put("lastUpdateTime", time);
+    }
+
+    /** wrangler's setValue: a changed value touches {@code lastUpdateTime}; {@code lastTransitionTime} never. */
+    private static void setValue(Map<String, Object> condition, String field, String value) {
+        if (!value.equals(condition.getOrDefault(field, ""))) {
+            putOrOmit(condition, field, value);
+            condition.put("lastUpdateTime", goNow());
+        }
+    }
+
+    /** Go's {@code omitempty}: an empty string or a zero number is not written. */
+    private static void putOrOmit(Map<String, Object> map, String key, Object value) {
+        if ("".equals(value) || (value instanceof Number n && n.longValue() == 0)) {
+            map.remove(key);
+        } else {
+            map.put(key, value);
+        }
+    }
+
+    /** {@code time.Now().UTC().Format(time.RFC3339)}: whole seconds, UTC. */
+    private static String goNow() {
+        return DateTimeFormatter.ISO_INSTANT.format(Instant.now().truncatedTo(ChronoUnit.SECONDS));
     }
 
     public void delete(String ns, String image) {
@@ -319,22 +521,5 @@ public final class HarvesterSimulator {
         status.put("created", true);
         current.setAdditionalProperty("status", status);
         cluster.vms(ns).resource(current).updateStatus();
-    }
-
-    private void setStatus(String ns, String image, int progress, List<Map<String, Object>> conditions,
-                           Map<String, Object> extra) {
-        GenericKubernetesResource current = cluster.images(ns).withName(image).get();
-        Map<String, Object> status = new LinkedHashMap<>();
-        status.put("progress", progress);
-        status.put("conditions", new ArrayList<>(conditions));
-        status.putAll(extra);
-        current.setAdditionalProperty("status", status);
-        cluster.images(ns).resource(current).update();
-    }
-
-    private static Map<String, Object> condition(String type, String status, String reason, String message) {
-        String now = Instant.now().toString();
-        return Map.of("type", type, "status", status, "reason", reason, "message", message,
-                "lastUpdateTime", now, "lastTransitionTime", now);
     }
 }

@@ -4,10 +4,13 @@ import io.fabric8.kubernetes.api.model.Status;
 import io.fabric8.kubernetes.api.model.StatusBuilder;
 import io.fabric8.kubernetes.client.utils.Serialization;
 import io.fabric8.mockwebserver.http.Dispatcher;
+import io.fabric8.mockwebserver.http.Headers;
 import io.fabric8.mockwebserver.http.RecordedRequest;
+import io.fabric8.mockwebserver.utils.ResponseProvider;
 import io.quarkus.test.kubernetes.client.KubernetesServer;
 import java.lang.reflect.Field;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.BooleanSupplier;
 
 /**
  * An API server whose answer to a create is lost: it stores the object (or not) and answers 500, as one does when
@@ -48,6 +51,43 @@ public final class LostAnswers {
         } else {
             expectation.times(times);
         }
+    }
+
+    /**
+     * Every GET of exactly {@code path} (a list without a query) is answered 503 while {@code away} says so, and by
+     * the CRUD store otherwise: an API server that gives the guard no answer to that read for a while, so that it
+     * looks at what the read shows only once it answers again. Watches and reads of single objects are answered.
+     */
+    public static void unansweredWhile(KubernetesServer server, String path, BooleanSupplier away) {
+        Dispatcher crud = crudDispatcher(server);
+        server.expect().get().withPath(path).andReply(new ResponseProvider<Object>() {
+            private Headers headers = new Headers.Builder().build();
+
+            @Override
+            public Object getBody(RecordedRequest request) {
+                return away.getAsBoolean() ? Serialization.asJson(unavailable()) : crud.dispatch(request).getBody().readUtf8();
+            }
+
+            @Override
+            public int getStatusCode(RecordedRequest request) {
+                return away.getAsBoolean() ? 503 : crud.dispatch(request).code();
+            }
+
+            @Override
+            public Headers getHeaders() {
+                return headers;
+            }
+
+            @Override
+            public void setHeaders(Headers headers) {
+                this.headers = headers;
+            }
+        }).always();
+    }
+
+    private static Status unavailable() {
+        return new StatusBuilder().withStatus("Failure").withCode(503).withReason("ServiceUnavailable")
+                .withMessage("the server is currently unable to handle the request").build();
     }
 
     /** The test server's CRUD store, which answers whatever no expectation does. */
