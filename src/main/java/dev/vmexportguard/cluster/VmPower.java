@@ -42,10 +42,15 @@ public class VmPower {
         this.calls = calls;
     }
 
-    /** Graceful unless {@code gracePeriodSeconds} says otherwise; a VM that is not running is fine. */
+    /**
+     * Graceful unless {@code gracePeriodSeconds} says otherwise. Fine too: a VM that is not running (409 {@code VM is
+     * not running}), and a VM already being halted by someone else: its strategy is Halted and its VMI still ends,
+     * which KubeVirt answers 409 {@code Halted only supports manual stop requests with a shorter graceperiod}
+     * (unless the grace period asked is shorter than the VMI's); the guard waits for it to be stopped like any other.
+     */
     public void stop(String namespace, String vm, Integer gracePeriodSeconds) {
         String body = gracePeriodSeconds == null ? "{}" : "{\"gracePeriod\":" + gracePeriodSeconds + "}";
-        put(namespace, vm, "stop", body, "VM is not running");
+        put(namespace, vm, "stop", body, "VM is not running", "only supports manual stop requests with a shorter graceperiod");
     }
 
     /** The VM and its VMI as they are now; empty when the VM does not exist (any more). */

@@ -116,11 +116,14 @@ public final class ExportDecider {
 
     /**
      * Safe: printableStatus Stopped (a VM without status is not) and a runStrategy other than Always (with Always,
-     * KubeVirt starts it again at once), and no VMI or only one in a final phase. A bare
-     * VMI without a VirtualMachine is judged by its phase alone.
+     * KubeVirt starts it again at once), and no VMI or only one in a final phase. A VM whose strategy is
+     * RerunOnFailure and whose VMI failed is not stopped either: KubeVirt shows it Stopped (its VMI is final) but
+     * starts it again by itself. A bare VMI without a VirtualMachine is judged by its phase alone.
      */
     static boolean safelyStopped(Optional<ClusterSnapshot.Vm> vm, Optional<ClusterSnapshot.Vmi> vmi) {
-        boolean vmStopped = vm.map(v -> ClusterSnapshot.STATUS_STOPPED.equals(v.printableStatus())
+        boolean restartsFailedVmi = vm.map(v -> "RerunOnFailure".equals(v.runStrategy())).orElse(false)
+                && vmi.map(i -> "Failed".equals(i.phase())).orElse(false);
+        boolean vmStopped = !restartsFailedVmi && vm.map(v -> ClusterSnapshot.STATUS_STOPPED.equals(v.printableStatus())
                 && !ClusterSnapshot.RUN_STRATEGY_ALWAYS.equals(v.runStrategy())).orElse(true);
         boolean noLiveVmi = vmi.map(ClusterSnapshot.Vmi::isFinal).orElse(true);
         return vmStopped && noLiveVmi;

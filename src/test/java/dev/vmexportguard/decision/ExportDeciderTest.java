@@ -617,6 +617,17 @@ class ExportDeciderTest {
         assertThat(r.message()).contains("vm1 (Stopped, runStrategy Always)");
     }
 
+    /** KubeVirt shows it Stopped (its VMI is final) but deletes the failed VMI and starts the VM again by itself. */
+    @Test
+    void stoppedVmWhoseFailedVmiKubeVirtRestartsIsRefused() {
+        Cluster c = cluster().volume(DISK).vmi("vm1", "Failed", DISK);
+        c.vms.add(new ClusterSnapshot.Vm("vm1", "Stopped", "RerunOnFailure", "7", List.of(
+                new ClusterSnapshot.ClaimRef(DISK, ClusterSnapshot.ClaimSource.PERSISTENT_VOLUME_CLAIM, false))));
+
+        rejected(decide(request("vm1", null), c), ReasonCode.VM_RUNNING);
+        assertThat(ExportDecider.safelyStopped(c.snapshot().vm("vm1"), c.snapshot().vmi("vm1"))).isFalse();
+    }
+
     @Test
     void imageWithTheRightNameButAnotherRequestIdIsNotAdopted() {
         Cluster c = stoppedVm1().image(ImagePlan.imageName(REQUEST_ID), "foreign", "req-other");

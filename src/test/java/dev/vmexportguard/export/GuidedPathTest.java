@@ -123,6 +123,50 @@ class GuidedPathTest extends GuardIntegrationTest {
         assertThat(simulator.subresourceCalls()).containsExactly("vm1 stop {}");
     }
 
+    /**
+     * Someone stopped the VM from Harvester a moment before (its strategy is Halted, it still shows Stopping):
+     * KubeVirt answers the guard's stop 409 (Halted takes only a shorter grace period), and the guard waits for the
+     * VM like any other, exports, and leaves it stopped, as its owner wanted.
+     */
+    @Test
+    void vmAlreadyBeingHaltedIsWaitedForAndLeftStopped() {
+        simulator.runningVm(ns, "vm1", "Halted", DISK);
+        simulator.servePower(server, ns, "vm1", Duration.ofSeconds(3), Power.WORKS);
+        await().untilAsserted(() -> assertThat((Object) vm().get("status", "printableStatus")).isEqualTo("Stopping"));
+
+        String id = sendAs("alice", "vm1", ",\"onRunning\":\"STOP\",\"restartAfter\":true");
+
+        awaitEvent(id, "VM_STOPPED");
+        simulator.complete(ns, imageOf(id), 1);
+        awaitEvent(id, "COMPLETED");
+        assertThat(simulator.subresourceCalls()).containsExactly("vm1 stop {}");
+        assertThat(types(id)).containsExactly("STOPPING_VM", "VM_STOPPED", "STARTED", "COMPLETED");
+        assertThat((Object) vm().get("spec", "runStrategy")).isEqualTo("Halted");
+        assertThat((Object) vm().get("status", "printableStatus")).isEqualTo("Stopped");
+    }
+
+    /**
+     * KubeVirt starts the VM the guard stopped by itself (a start request of its own on the VM's status, as it adds
+     * when a RerunOnFailure VM's VMI failed): no change to the VM, so the lock's admission policy cannot refuse it.
+     * The guard sees the new VMI, ends the export and removes the image.
+     */
+    @Test
+    void vmStartedByKubeVirtItselfDuringTheCopyEndsTheExportAndRemovesTheImage() {
+        simulator.runningVm(ns, "vm1", "RerunOnFailure", DISK);
+        simulator.servePower(server, ns, "vm1", Duration.ofMillis(300), Power.WORKS);
+
+        String id = sendAs("alice", "vm1", ",\"onRunning\":\"STOP\"");
+        String image = imageOf(id);
+        simulator.progress(ns, image, 20);
+        simulator.controllerRestarts(ns, "vm1");
+
+        Event failed = awaitEvent(id, "FAILED");
+        assertThat(failed.reason()).isEqualTo("VM_STARTED_DURING_EXPORT");
+        assertThat(failed.message()).contains(ns + "/vm1").contains("deleted");
+        await().untilAsserted(() -> assertThat(cluster.guardImages(ns)).isEmpty());
+        assertThat(simulator.subresourceCalls()).containsExactly("vm1 stop {}");
+    }
+
     @Test
     void vmAlreadyStoppedIsLeftStopped() {
         cluster.vm(ns, "vm1", "Stopped", DISK);

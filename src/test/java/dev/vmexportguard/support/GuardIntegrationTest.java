@@ -16,6 +16,7 @@ import io.restassured.RestAssured;
 import io.restassured.builder.RequestSpecBuilder;
 import io.restassured.config.HeaderConfig;
 import io.restassured.config.RestAssuredConfig;
+import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 
 /**
@@ -56,6 +57,12 @@ public abstract class GuardIntegrationTest {
         // a test that sends its own token replaces the operator's, it does not add a second one
         RestAssured.config = RestAssuredConfig.config().headerConfig(HeaderConfig.headerConfig()
                 .overwriteHeadersWithName("Authorization"));
+    }
+
+    /** The simulated controllers stop watching once the test is over. */
+    @AfterEach
+    protected void stopSimulating() {
+        simulator.close();
     }
 
     /** A bound volume {@code disk} and the VM {@code vm}, in the printableStatus, whose one disk it is. */

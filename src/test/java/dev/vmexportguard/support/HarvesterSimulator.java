@@ -1,10 +1,14 @@
 package dev.vmexportguard.support;
 
 import io.fabric8.kubernetes.api.model.GenericKubernetesResource;
+import io.fabric8.kubernetes.api.model.GenericKubernetesResourceList;
+import io.fabric8.kubernetes.api.model.Pod;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.Watch;
 import io.fabric8.kubernetes.client.Watcher;
 import io.fabric8.kubernetes.client.WatcherException;
+import io.fabric8.kubernetes.client.dsl.NonNamespaceOperation;
+import io.fabric8.kubernetes.client.dsl.Resource;
 import io.fabric8.mockwebserver.http.Headers;
 import io.fabric8.mockwebserver.http.RecordedRequest;
 import io.fabric8.mockwebserver.utils.ResponseProvider;
@@ -26,7 +30,7 @@ import java.util.concurrent.TimeUnit;
 
 /**
  * Plays the controllers the test API server does not have: Harvester's image controller (progress, import,
- * retries that give up) and KubeVirt starting a VM. It writes what those controllers write, nothing more.
+ * retries that give up) and KubeVirt's virt-api and virt-controller stopping and starting VMs. It writes what those controllers write, nothing more.
  */
 public final class HarvesterSimulator {
     private static final ScheduledExecutorService KUBEVIRT = Executors.newScheduledThreadPool(2, r -> {
@@ -42,60 +46,561 @@ public final class HarvesterSimulator {
     }
 
     /**
-     * How KubeVirt answers the stop and start subresources of one VM. {@code STOPS_LATE}: as KubeVirt does, the stop
-     * turns Always and Once into Halted at once and the VM shows Stopping until, after the delay, it is Stopped; a
-     * start then makes it Running within a moment.
+     * How KubeVirt acts on one VM. {@code WORKS} and {@code STOPS_LATE}: a stop is carried out over the delay (the VM
+     * shows Stopping meanwhile); a start makes it Running within the delay ({@code WORKS}) or a moment
+     * ({@code STOPS_LATE}). {@code STOP_NEVER_COMPLETES}: virt-api accepts the stop, but virt-controller never acts
+     * on it (the VM keeps running). {@code START_FAILS}: virt-api answers the start with a 500.
      */
     public enum Power { WORKS, STOP_NEVER_COMPLETES, START_FAILS, STOPS_LATE }
 
     private static final Duration QUICK_START = Duration.ofMillis(100);
+    /** How long a virt-launcher pod still terminates once its VMI has ended. */
+    private static final Duration LAUNCHER_LINGERS = Duration.ofMillis(400);
+    private static final List<String> VMI_FINALIZERS = List.of("kubevirt.io/virtualMachineControllerFinalize",
+            "kubevirt.io/foregroundDeleteVirtualMachine");
+    /**
+     * Stands for the kubelet still terminating a pod's containers: the test server deletes an object without
+     * finalizers at once, so a pod being deleted carries this one over its grace period.
+     */
+    private static final String TERMINATING = "simulator.vmexportguard.dev/terminating";
+    private static final String CONFLICT = "{\"kind\":\"Status\",\"apiVersion\":\"v1\",\"status\":\"Failure\","
+            + "\"message\":\"Operation cannot be fulfilled on virtualmachine.kubevirt.io \\\"%s\\\": %s\","
+            + "\"reason\":\"Conflict\",\"code\":409}";
+
+    private record Played(Duration stopTakes, Duration startTakes, Power power) {
+    }
+
+    private final Map<String, Played> played = new ConcurrentHashMap<>();
+    private final Set<String> inFlight = ConcurrentHashMap.newKeySet();
+    private final Set<String> watchedNamespaces = ConcurrentHashMap.newKeySet();
+    private final List<Watch> watches = new CopyOnWriteArrayList<>();
+    /**
+     * The VMs and VMIs as the watches last saw them: the test server answers every request on one thread, so
+     * virt-api's answer is made from these, and its changes are written afterwards.
+     */
+    private final Map<String, GenericKubernetesResource> seenVms = new ConcurrentHashMap<>();
+    private final Map<String, GenericKubernetesResource> seenVmis = new ConcurrentHashMap<>();
 
     /**
-     * Serves {@code PUT .../virtualmachines/{vm}/stop} and {@code /start} like virt-api and virt-controller: a stop
-     * turns Always/Once into Halted, and after {@code delay} the VMI and launcher pod are gone and the VM shows
-     * Stopped; a start makes it Running again.
+     * Serves {@code PUT .../virtualmachines/{vm}/stop} and {@code /start} as virt-api does
+     * ({@code pkg/virt-api/rest/lifecycle.go}), and plays virt-controller for the VM from now on
+     * ({@code pkg/virt-controller/watch/vm/vm.go}, {@code vmi/lifecycle.go}):
+     * <ul>
+     * <li>stop: Always and Once become Halted in the call itself; RerunOnFailure and Manual get a stop request in
+     * {@code status.stateChangeRequests}, and so does Halted with a shorter grace period; a VM without a live VMI
+     * answers 409 {@code VM is not running} (but for Always and Once), Halted with a live VMI and no shorter grace
+     * period 409 {@code Halted only supports manual stop requests with a shorter graceperiod}.</li>
+     * <li>the controller stops a VMI by deleting it (deletion timestamp, finalizers) and its launcher pod (deletion
+     * timestamp, terminating); the VM shows Stopping; after {@code delay} the VMI is Succeeded and the VM Stopped
+     * while the launcher pod still terminates; then the pod goes, the VMI's finalizers are removed and nothing is
+     * left.</li>
+     * <li>start: 409 {@code VM is already running} with a live VMI, {@code <strategy> does not support manual start
+     * requests} for Always and Once, {@code RerunOnFailure does not support starting VM from failed state}; Halted
+     * becomes Always; RerunOnFailure and Manual get a start request. The controller starts a VM whose strategy
+     * wants it running: a VMI (Scheduling, then Running) and a launcher pod (Pending, then Running).</li>
+     * <li>RerunOnFailure: a VMI that failed is deleted and the VM started again, with no change to the VM's spec.</li>
+     * </ul>
      */
     public void servePower(KubernetesServer server, String ns, String vm, Duration delay, Power power) {
+        played.put(ns + "/" + vm, new Played(delay, power == Power.STOPS_LATE ? QUICK_START : delay, power));
         String base = "/apis/subresources.kubevirt.io/v1/namespaces/" + ns + "/virtualmachines/" + vm;
-        Duration startDelay = power == Power.STOPS_LATE ? QUICK_START : delay;
-        server.expect().put().withPath(base + "/stop").andReply(202, request -> {
+        server.expect().put().withPath(base + "/stop").andReply(new Answer(request -> {
             subresourceCalls.add(vm + " stop " + request.getUtf8Body());
-            if (power == Power.STOPS_LATE) {
-                KUBEVIRT.execute(() -> stopping(ns, vm));
+            return stopCall(ns, vm, request.getUtf8Body());
+        })).always();
+        server.expect().put().withPath(base + "/start").andReply(new Answer(request -> {
+            subresourceCalls.add(vm + " start " + request.getUtf8Body());
+            if (power == Power.START_FAILS) {
+                return new Reply(500, "{\"kind\":\"Status\",\"status\":\"Failure\","
+                        + "\"message\":\"virt-api: cannot reach the VM's node\",\"code\":500}");
             }
-            if (power != Power.STOP_NEVER_COMPLETES) {
-                KUBEVIRT.schedule(() -> stopped(ns, vm), delay.toMillis(), TimeUnit.MILLISECONDS);
-            }
-            return "";
-        }).always();
-        server.expect().put().withPath(base + "/start").andReply(new ResponseProvider<>() {
-            private Headers headers = new Headers.Builder().build();
-
-            @Override
-            public Object getBody(RecordedRequest request) {
-                subresourceCalls.add(vm + " start " + request.getUtf8Body());
-                if (power == Power.START_FAILS) {
-                    return "{\"kind\":\"Status\",\"status\":\"Failure\",\"message\":\"virt-api: cannot reach the VM's node\",\"code\":500}";
+            return startCall(ns, vm);
+        })).always();
+        if (watchedNamespaces.add(ns)) {
+            watches.add(cluster.vms(ns).watch(new Watcher<>() {
+                @Override
+                public void eventReceived(Action action, GenericKubernetesResource changed) {
+                    seen(seenVms, ns, action, changed);
+                    if (action == Action.ADDED || action == Action.MODIFIED) {
+                        later(ns, changed.getMetadata().getName(), Duration.ZERO);
+                    }
                 }
-                KUBEVIRT.schedule(() -> running(ns, vm), startDelay.toMillis(), TimeUnit.MILLISECONDS);
-                return "";
-            }
 
-            @Override
-            public int getStatusCode(RecordedRequest request) {
-                return power == Power.START_FAILS ? 500 : 202;
-            }
+                @Override
+                public void onClose(WatcherException cause) {
+                }
+            }));
+            watches.add(cluster.vmis(ns).watch(new Watcher<>() {
+                @Override
+                public void eventReceived(Action action, GenericKubernetesResource changed) {
+                    seen(seenVmis, ns, action, changed);
+                }
 
-            @Override
-            public Headers getHeaders() {
-                return headers;
-            }
+                @Override
+                public void onClose(WatcherException cause) {
+                }
+            }));
+        }
+        GenericKubernetesResource current = cluster.vms(ns).withName(vm).get();
+        if (current != null) {
+            seenVms.put(ns + "/" + vm, current);
+        }
+        GenericKubernetesResource vmi = cluster.vmis(ns).withName(vm).get();
+        if (vmi != null) {
+            seenVmis.put(ns + "/" + vm, vmi);
+        }
+        later(ns, vm, Duration.ZERO);
+    }
 
-            @Override
-            public void setHeaders(Headers headers) {
-                this.headers = headers;
+    private static void seen(Map<String, GenericKubernetesResource> cache, String ns, Watcher.Action action,
+                             GenericKubernetesResource changed) {
+        String key = ns + "/" + changed.getMetadata().getName();
+        if (action == Watcher.Action.DELETED) {
+            cache.remove(key);
+        } else if (action == Watcher.Action.ADDED || action == Watcher.Action.MODIFIED) {
+            cache.put(key, changed);
+        }
+    }
+
+    /** Stops playing the controllers: the watches this simulator opened are closed. */
+    public void close() {
+        watches.forEach(Watch::close);
+        watches.clear();
+        played.clear();
+    }
+
+    private record Reply(int code, String body) {
+    }
+
+    /** A reply computed from the request, status code included. */
+    private static final class Answer implements ResponseProvider<Object> {
+        private final java.util.function.Function<RecordedRequest, Reply> answer;
+        private final Map<RecordedRequest, Reply> replies = java.util.Collections.synchronizedMap(
+                new java.util.WeakHashMap<>());
+        private Headers headers = new Headers.Builder().build();
+
+        Answer(java.util.function.Function<RecordedRequest, Reply> answer) {
+            this.answer = answer;
+        }
+
+        @Override
+        public Object getBody(RecordedRequest request) {
+            return reply(request).body();
+        }
+
+        @Override
+        public int getStatusCode(RecordedRequest request) {
+            return reply(request).code();
+        }
+
+        private Reply reply(RecordedRequest request) {
+            // the server asks for the code and the body of one request: the answer is computed once
+            return replies.computeIfAbsent(request, answer);
+        }
+
+        @Override
+        public Headers getHeaders() {
+            return headers;
+        }
+
+        @Override
+        public void setHeaders(Headers headers) {
+            this.headers = headers;
+        }
+    }
+
+    private Reply stopCall(String ns, String vm, String body) {
+        GenericKubernetesResource current = seenVms.get(ns + "/" + vm);
+        if (current == null) {
+            return new Reply(404, "{\"kind\":\"Status\",\"status\":\"Failure\",\"reason\":\"NotFound\",\"code\":404}");
+        }
+        String strategy = strategyOf(current);
+        GenericKubernetesResource vmi = seenVmis.get(ns + "/" + vm);
+        boolean live = vmi != null && !isFinal(vmi);
+        Long gracePeriod = null;
+        java.util.regex.Matcher m = java.util.regex.Pattern.compile("\"gracePeriod\"\\s*:\\s*(\\d+)").matcher(body);
+        if (m.find()) {
+            gracePeriod = Long.parseLong(m.group(1));
+        }
+        Object vmiGrace = live ? vmi.get("spec", "terminationGracePeriodSeconds") : null;
+        Runnable change;
+        switch (strategy) {
+            case "Halted" -> {
+                if (!live) {
+                    return conflict(vm, "VM is not running");
+                }
+                long old = vmiGrace instanceof Number n ? n.longValue() : 0;
+                if (gracePeriod == null || (vmiGrace != null && gracePeriod >= old)) {
+                    return conflict(vm, "Halted only supports manual stop requests with a shorter graceperiod");
+                }
+                change = () -> stateChangeRequest(ns, vm, "Stop");
             }
-        }).always();
+            case "RerunOnFailure", "Manual" -> {
+                if (!live) {
+                    return conflict(vm, "VM is not running");
+                }
+                change = () -> stateChangeRequest(ns, vm, "Stop");
+            }
+            default -> change = () -> setRunStrategy(ns, vm, "Halted");
+        }
+        Long grace = gracePeriod;
+        KUBEVIRT.execute(() -> guarded(vm, () -> {
+            GenericKubernetesResource stopping = cluster.vmis(ns).withName(vm).get();
+            if (grace != null && stopping != null && !isFinal(stopping)) {
+                Map<String, Object> spec = new LinkedHashMap<>(stopping.get("spec"));
+                spec.put("terminationGracePeriodSeconds", grace);
+                stopping.setAdditionalProperty("spec", spec);
+                cluster.vmis(ns).resource(stopping).update();
+            }
+            change.run();
+            later(ns, vm, Duration.ZERO);
+        }));
+        return new Reply(202, "");
+    }
+
+    private Reply startCall(String ns, String vm) {
+        GenericKubernetesResource current = seenVms.get(ns + "/" + vm);
+        if (current == null) {
+            return new Reply(404, "{\"kind\":\"Status\",\"status\":\"Failure\",\"reason\":\"NotFound\",\"code\":404}");
+        }
+        GenericKubernetesResource vmi = seenVmis.get(ns + "/" + vm);
+        String phase = vmi == null ? null : phaseOf(vmi);
+        if (vmi != null && !isFinal(vmi) && !"Unknown".equals(phase) && !"".equals(phase)) {
+            return conflict(vm, "VM is already running");
+        }
+        String strategy = strategyOf(current);
+        Runnable change;
+        switch (strategy) {
+            case "Halted" -> change = () -> setRunStrategy(ns, vm, "Always");
+            case "RerunOnFailure", "Manual" -> {
+                if ("RerunOnFailure".equals(strategy) && "Failed".equals(phase)) {
+                    return conflict(vm, "RerunOnFailure does not support starting VM from failed state");
+                }
+                change = () -> stateChangeRequest(ns, vm, "Start");
+            }
+            default -> {
+                return conflict(vm, strategy + " does not support manual start requests");
+            }
+        }
+        KUBEVIRT.execute(() -> guarded(vm, () -> {
+            change.run();
+            later(ns, vm, Duration.ZERO);
+        }));
+        return new Reply(202, "");
+    }
+
+    private static Reply conflict(String vm, String message) {
+        return new Reply(409, String.format(CONFLICT, vm, message));
+    }
+
+    private void later(String ns, String vm, Duration after) {
+        KUBEVIRT.schedule(() -> {
+            try {
+                reconcile(ns, vm);
+            } catch (RuntimeException e) {
+                // the VM or VMI changed under us: the change brings another round
+            }
+        }, after.toMillis(), TimeUnit.MILLISECONDS);
+    }
+
+    /** One round of virt-controller for a VM it plays: what its run strategy asks, then its printableStatus. */
+    private synchronized void reconcile(String ns, String vm) {
+        Played how = played.get(ns + "/" + vm);
+        if (how == null) {
+            return;
+        }
+        GenericKubernetesResource current = cluster.vms(ns).withName(vm).get();
+        if (current == null) {
+            return;
+        }
+        String strategy = strategyOf(current);
+        GenericKubernetesResource vmi = cluster.vmis(ns).withName(vm).get();
+        List<String> requests = requests(current);
+        if (vmi != null) {
+            boolean deleting = vmi.getMetadata().getDeletionTimestamp() != null;
+            boolean stopAsked = requests.contains("Stop");
+            boolean stop = switch (strategy) {
+                case "Always", "RerunOnFailure" -> stopAsked || isFinal(vmi);
+                case "Manual" -> stopAsked;
+                case "Halted" -> true;
+                default -> false;
+            };
+            if (stop && !deleting && how.power() != Power.STOP_NEVER_COMPLETES) {
+                stopVmi(ns, vm, vmi, how);
+                if ("RerunOnFailure".equals(strategy) && "Failed".equals(phaseOf(vmi))) {
+                    stateChangeRequest(ns, vm, "Start");
+                }
+            }
+        } else {
+            boolean startAsked = requests.contains("Start");
+            switch (strategy) {
+                case "Always", "Once" -> startVmi(ns, vm, how.startTakes());
+                case "RerunOnFailure", "Manual" -> {
+                    if (startAsked) {
+                        startVmi(ns, vm, how.startTakes());
+                    }
+                }
+                case "Halted" -> {
+                    if (startAsked) {
+                        setRunStrategy(ns, vm, "Always");
+                    }
+                }
+                default -> {
+                }
+            }
+        }
+        printableStatus(ns, vm);
+    }
+
+    /** The controller's stop: the VMI and its launcher pods are deleted; they end over {@code how.stopTakes()}. */
+    private void stopVmi(String ns, String vm, GenericKubernetesResource vmi, Played how) {
+        String key = "stop " + ns + "/" + vm + "/" + vmi.getMetadata().getUid();
+        if (!inFlight.add(key)) {
+            return;
+        }
+        deleteWithFinalizers(cluster.vmis(ns), vmi, VMI_FINALIZERS);
+        for (Pod pod : launcherPods(ns, vm)) {
+            if (pod.getMetadata().getDeletionTimestamp() == null) {
+                pod.getMetadata().setFinalizers(List.of(TERMINATING));
+                cluster.client().pods().inNamespace(ns).resource(pod).update();
+                cluster.client().pods().inNamespace(ns).withName(pod.getMetadata().getName()).delete();
+            }
+        }
+        KUBEVIRT.schedule(() -> guarded(vm, () -> {
+            GenericKubernetesResource ending = cluster.vmis(ns).withName(vm).get();
+            if (ending != null && !isFinal(ending)) {
+                setVmiPhase(ns, ending, "Succeeded");
+            }
+            later(ns, vm, Duration.ZERO);
+        }), how.stopTakes().toMillis(), TimeUnit.MILLISECONDS);
+        KUBEVIRT.schedule(() -> guarded(vm, () -> {
+            for (Pod pod : launcherPods(ns, vm)) {
+                if (pod.getMetadata().getDeletionTimestamp() != null) {
+                    pod.getMetadata().setFinalizers(List.of());
+                    cluster.client().pods().inNamespace(ns).resource(pod).update();
+                }
+            }
+            GenericKubernetesResource gone = cluster.vmis(ns).withName(vm).get();
+            if (gone != null && gone.getMetadata().getDeletionTimestamp() != null) {
+                gone.getMetadata().setFinalizers(List.of());
+                cluster.vmis(ns).resource(gone).update();
+            }
+            dropRequest(ns, vm, "Stop");
+            inFlight.remove(key);
+            later(ns, vm, Duration.ZERO);
+        }), how.stopTakes().plus(LAUNCHER_LINGERS).toMillis(), TimeUnit.MILLISECONDS);
+    }
+
+    private void startVmi(String ns, String vm, Duration takes) {
+        dropRequest(ns, vm, "Start");
+        String[] claims = claimsOf(cluster.vms(ns).withName(vm).get());
+        GenericKubernetesResource vmi = cluster.vmi(ns, vm, "Scheduling", claims);
+        vmi.getMetadata().setFinalizers(VMI_FINALIZERS);
+        cluster.vmis(ns).resource(vmi).update();
+        String pod = "virt-launcher-" + vm + "-" + java.util.UUID.randomUUID().toString().substring(0, 5);
+        cluster.pod(ns, pod, "Pending", Map.of("kubevirt.io", "virt-launcher", "vm.kubevirt.io/name", vm), claims);
+        KUBEVIRT.schedule(() -> guarded(vm, () -> running(ns, vm)), takes.toMillis(), TimeUnit.MILLISECONDS);
+    }
+
+    /** The VMI and launcher pod come up: Running. */
+    private void running(String ns, String vm) {
+        GenericKubernetesResource vmi = cluster.vmis(ns).withName(vm).get();
+        if (vmi != null && vmi.getMetadata().getDeletionTimestamp() == null && !isFinal(vmi)) {
+            setVmiPhase(ns, vmi, "Running");
+        }
+        for (Pod pod : launcherPods(ns, vm)) {
+            if (pod.getMetadata().getDeletionTimestamp() == null && "Pending".equals(pod.getStatus().getPhase())) {
+                pod.getStatus().setPhase("Running");
+                cluster.client().pods().inNamespace(ns).resource(pod).updateStatus();
+            }
+        }
+        if (played.containsKey(ns + "/" + vm)) {
+            later(ns, vm, Duration.ZERO);
+        } else {
+            printableStatus(ns, vm);
+        }
+    }
+
+    /**
+     * KubeVirt starting a VM it is not asked about through {@link #servePower} (someone else started it): a VMI
+     * (Scheduling) and a launcher pod (Pending) at once, the VM Starting; Running a moment later.
+     */
+    public void startVm(String ns, String vm, String... claims) {
+        GenericKubernetesResource vmi = cluster.vmi(ns, vm, "Scheduling", claims);
+        vmi.getMetadata().setFinalizers(VMI_FINALIZERS);
+        cluster.vmis(ns).resource(vmi).update();
+        cluster.pod(ns, "virt-launcher-" + vm + "-" + java.util.UUID.randomUUID().toString().substring(0, 5),
+                "Pending", Map.of("kubevirt.io", "virt-launcher", "vm.kubevirt.io/name", vm), claims);
+        printableStatus(ns, vm);
+        KUBEVIRT.schedule(() -> guarded(vm, () -> running(ns, vm)), QUICK_START.toMillis(), TimeUnit.MILLISECONDS);
+    }
+
+    /**
+     * The VM's guest crashed: its VMI and launcher pod end Failed. For a VM played through {@link #servePower},
+     * virt-controller then acts on its run strategy (RerunOnFailure and Always: the VMI is deleted and the VM started
+     * again, without any change to the VM).
+     */
+    public void vmiFails(String ns, String vm) {
+        synchronized (this) {
+            GenericKubernetesResource vmi = cluster.vmis(ns).withName(vm).get();
+            setVmiPhase(ns, vmi, "Failed");
+            for (Pod pod : launcherPods(ns, vm)) {
+                pod.getStatus().setPhase("Failed");
+                cluster.client().pods().inNamespace(ns).resource(pod).updateStatus();
+            }
+        }
+        later(ns, vm, Duration.ZERO);
+    }
+
+    /**
+     * virt-controller's own start request on a VM's status ({@code status.stateChangeRequests}), as it adds when a
+     * RerunOnFailure VM's VMI failed: the controller starts the VM, with no change to the VM's spec.
+     */
+    public void controllerRestarts(String ns, String vm) {
+        synchronized (this) {
+            stateChangeRequest(ns, vm, "Start");
+        }
+        later(ns, vm, Duration.ZERO);
+    }
+
+    private void guarded(String vm, Runnable step) {
+        try {
+            synchronized (this) {
+                step.run();
+            }
+        } catch (RuntimeException e) {
+            throw new IllegalStateException("simulated KubeVirt for " + vm + " failed", e);
+        }
+    }
+
+    /** virt-controller's printableStatus ({@code setPrintableStatus}), {@code created} and {@code ready}. */
+    private void printableStatus(String ns, String vm) {
+        GenericKubernetesResource current = cluster.vms(ns).withName(vm).get();
+        if (current == null) {
+            return;
+        }
+        GenericKubernetesResource vmi = cluster.vmis(ns).withName(vm).get();
+        String phase = vmi == null ? null : phaseOf(vmi);
+        String printable;
+        if (vmi != null && !isFinal(vmi) && vmi.getMetadata().getDeletionTimestamp() != null) {
+            printable = "Stopping";
+        } else if ("Running".equals(phase)) {
+            printable = "Running";
+        } else if (vmi != null && !isFinal(vmi)) {
+            printable = "Starting";
+        } else {
+            printable = "Stopped";
+        }
+        Map<String, Object> status = current.get("status") == null ? new LinkedHashMap<>()
+                : new LinkedHashMap<>(current.get("status"));
+        Map<String, Object> wanted = new LinkedHashMap<>(status);
+        wanted.put("printableStatus", printable);
+        wanted.put("created", vmi != null);
+        wanted.put("ready", "Running".equals(printable));
+        if (!wanted.equals(status)) {
+            current.setAdditionalProperty("status", wanted);
+            cluster.vms(ns).resource(current).updateStatus();
+        }
+    }
+
+    private void deleteWithFinalizers(NonNamespaceOperation<GenericKubernetesResource, GenericKubernetesResourceList,
+            Resource<GenericKubernetesResource>> objects, GenericKubernetesResource object, List<String> finalizers) {
+        if (object.getMetadata().getFinalizers() == null || object.getMetadata().getFinalizers().isEmpty()) {
+            object.getMetadata().setFinalizers(finalizers);
+            object = objects.resource(object).update();
+        }
+        objects.withName(object.getMetadata().getName()).delete();
+    }
+
+    private List<Pod> launcherPods(String ns, String vm) {
+        return cluster.client().pods().inNamespace(ns).withLabel("vm.kubevirt.io/name", vm).list().getItems();
+    }
+
+    private void setVmiPhase(String ns, GenericKubernetesResource vmi, String phase) {
+        Map<String, Object> status = vmi.get("status") == null ? new LinkedHashMap<>()
+                : new LinkedHashMap<>(vmi.get("status"));
+        status.put("phase", phase);
+        vmi.setAdditionalProperty("status", status);
+        cluster.vmis(ns).resource(vmi).updateStatus();
+    }
+
+    @SuppressWarnings("unchecked")
+    private static List<String> requests(GenericKubernetesResource vm) {
+        Object requests = vm.get("status", "stateChangeRequests");
+        if (!(requests instanceof List<?> list)) {
+            return List.of();
+        }
+        return list.stream().map(r -> String.valueOf(((Map<String, Object>) r).get("action"))).toList();
+    }
+
+    /** virt-api's stop or start request on the VM's status (a stop replaces what is there). */
+    private void stateChangeRequest(String ns, String vm, String action) {
+        GenericKubernetesResource current = cluster.vms(ns).withName(vm).get();
+        Map<String, Object> status = current.get("status") == null ? new LinkedHashMap<>()
+                : new LinkedHashMap<>(current.get("status"));
+        List<Object> requests = new ArrayList<>();
+        if (!"Stop".equals(action) && status.get("stateChangeRequests") instanceof List<?> list) {
+            requests.addAll(list);
+        }
+        requests.add(Map.of("action", action));
+        status.put("stateChangeRequests", requests);
+        current.setAdditionalProperty("status", status);
+        cluster.vms(ns).resource(current).updateStatus();
+    }
+
+    @SuppressWarnings("unchecked")
+    private void dropRequest(String ns, String vm, String action) {
+        GenericKubernetesResource current = cluster.vms(ns).withName(vm).get();
+        if (current == null || !(current.get("status", "stateChangeRequests") instanceof List<?> list)) {
+            return;
+        }
+        List<Object> left = list.stream().filter(r -> !action.equals(((Map<String, Object>) r).get("action")))
+                .collect(java.util.stream.Collectors.toList());
+        Map<String, Object> status = new LinkedHashMap<>(current.get("status"));
+        if (left.isEmpty()) {
+            status.remove("stateChangeRequests");
+        } else {
+            status.put("stateChangeRequests", left);
+        }
+        current.setAdditionalProperty("status", status);
+        cluster.vms(ns).resource(current).updateStatus();
+    }
+
+    private void setRunStrategy(String ns, String vm, String strategy) {
+        GenericKubernetesResource current = cluster.vms(ns).withName(vm).get();
+        Map<String, Object> spec = new LinkedHashMap<>(current.get("spec"));
+        spec.put("runStrategy", strategy);
+        current.setAdditionalProperty("spec", spec);
+        cluster.vms(ns).resource(current).update();
+    }
+
+    private static String strategyOf(GenericKubernetesResource vm) {
+        Object strategy = vm.get("spec", "runStrategy");
+        if (strategy instanceof String s) {
+            return s;
+        }
+        return Boolean.TRUE.equals(vm.get("spec", "running")) ? "Always" : "Halted";
+    }
+
+    private static String phaseOf(GenericKubernetesResource vmi) {
+        Object phase = vmi.get("status", "phase");
+        return phase instanceof String p ? p : "";
+    }
+
+    private static boolean isFinal(GenericKubernetesResource vmi) {
+        String phase = phaseOf(vmi);
+        return "Succeeded".equals(phase) || "Failed".equals(phase);
+    }
+
+    @SuppressWarnings("unchecked")
+    private static String[] claimsOf(GenericKubernetesResource vm) {
+        Object volumes = vm.get("spec", "template", "spec", "volumes");
+        if (!(volumes instanceof List<?> list)) {
+            return new String[0];
+        }
+        return list.stream().map(v -> (Map<String, Object>) v)
+                .map(v -> v.get("persistentVolumeClaim") instanceof Map<?, ?> pvc ? (String) pvc.get("claimName") : null)
+                .filter(java.util.Objects::nonNull).toArray(String[]::new);
     }
 
     /** {@code "<vm> stop <body>"}, {@code "<vm> start <body>"}, in the order KubeVirt received them. */
@@ -111,7 +616,9 @@ public final class HarvesterSimulator {
         spec.put("runStrategy", runStrategy);
         current.setAdditionalProperty("spec", spec);
         cluster.vms(ns).resource(current).update();
-        cluster.vmi(ns, vm, "Running", claim);
+        GenericKubernetesResource vmi = cluster.vmi(ns, vm, "Running", claim);
+        vmi.getMetadata().setFinalizers(VMI_FINALIZERS);
+        cluster.vmis(ns).resource(vmi).update();
         cluster.launcherPod(ns, vm, "Running", claim);
     }
 
@@ -128,10 +635,10 @@ public final class HarvesterSimulator {
     private static final String HARVESTER_RUN_STRATEGY = "harvesterhci.io/vmRunStrategy";
 
     /**
-     * Plays, for the VMs of a namespace, what acts on a VM whose run strategy leaves Halted: Harvester's VM webhook
-     * (the run strategy becomes the one in {@code harvesterhci.io/vmRunStrategy}, RerunOnFailure without it; the
-     * test server has no admission, so this is done right after the change is stored) and KubeVirt's VM controller
-     * (a Stopped VM whose strategy runs it is started). Call it before the VMs are created; close it at the end.
+     * Plays, for the VMs of a namespace, Harvester's VM webhook on a VM whose run strategy leaves Halted: the run
+     * strategy becomes the one in {@code harvesterhci.io/vmRunStrategy}, RerunOnFailure without it (the test server
+     * has no admission, so this is done right after the change is stored). KubeVirt then starts the VMs it plays
+     * ({@link #servePower}) as their strategy asks. Call it before the VMs are created; close it at the end.
      */
     public Watch playVmControllers(String ns) {
         Map<String, String> strategies = new ConcurrentHashMap<>();
@@ -151,18 +658,12 @@ public final class HarvesterSimulator {
                 Map<String, String> annotations = vm.getMetadata().getAnnotations();
                 String wanted = annotations == null || annotations.get(HARVESTER_RUN_STRATEGY) == null
                         ? "RerunOnFailure" : annotations.get(HARVESTER_RUN_STRATEGY);
+                if (wanted.equals(now)) {
+                    return;
+                }
                 KUBEVIRT.execute(() -> {
                     try {
-                        if (!wanted.equals(now)) {
-                            GenericKubernetesResource current = cluster.vms(ns).withName(name).get();
-                            Map<String, Object> spec = new LinkedHashMap<>(current.get("spec"));
-                            spec.put("runStrategy", wanted);
-                            current.setAdditionalProperty("spec", spec);
-                            cluster.vms(ns).resource(current).update();
-                        }
-                        if (!"Manual".equals(wanted) && "Stopped".equals(vm.get("status", "printableStatus"))) {
-                            KUBEVIRT.schedule(() -> running(ns, name), QUICK_START.toMillis(), TimeUnit.MILLISECONDS);
-                        }
+                        setRunStrategy(ns, name, wanted);
                     } catch (RuntimeException e) {
                         throw new IllegalStateException("simulated VM webhook for " + name + " failed", e);
                     }
@@ -173,49 +674,6 @@ public final class HarvesterSimulator {
             public void onClose(WatcherException cause) {
             }
         });
-    }
-
-    /** KubeVirt acting on a stop: Always and Once become Halted at once; the VM shows Stopping. */
-    private void stopping(String ns, String vm) {
-        GenericKubernetesResource current = cluster.vms(ns).withName(vm).get();
-        Map<String, Object> spec = new LinkedHashMap<>(current.get("spec"));
-        if ("Always".equals(spec.get("runStrategy")) || "Once".equals(spec.get("runStrategy"))) {
-            spec.put("runStrategy", "Halted");
-            current.setAdditionalProperty("spec", spec);
-            cluster.vms(ns).resource(current).update();
-        }
-        setVmStatus(ns, vm, "Stopping");
-    }
-
-    private void stopped(String ns, String vm) {
-        try {
-            GenericKubernetesResource current = cluster.vms(ns).withName(vm).get();
-            Map<String, Object> spec = new LinkedHashMap<>(current.get("spec"));
-            if ("Always".equals(spec.get("runStrategy")) || "Once".equals(spec.get("runStrategy"))) {
-                spec.put("runStrategy", "Halted");
-                current.setAdditionalProperty("spec", spec);
-                current = cluster.vms(ns).resource(current).update();
-            }
-            cluster.vmis(ns).withName(vm).delete();
-            cluster.client().pods().inNamespace(ns).withLabel("vm.kubevirt.io/name", vm).delete();
-            setVmStatus(ns, vm, "Stopped");
-        } catch (RuntimeException e) {
-            throw new IllegalStateException("simulated stop of " + vm + " failed", e);
-        }
-    }
-
-    private void running(String ns, String vm) {
-        setVmStatus(ns, vm, "Running");
-    }
-
-    private void setVmStatus(String ns, String vm, String printableStatus) {
-        GenericKubernetesResource current = cluster.vms(ns).withName(vm).get();
-        Map<String, Object> status = new LinkedHashMap<>(current.get("status"));
-        status.put("printableStatus", printableStatus);
-        status.put("created", !"Stopped".equals(printableStatus));
-        status.put("ready", "Running".equals(printableStatus));
-        current.setAdditionalProperty("status", status);
-        cluster.vms(ns).resource(current).updateStatus();
     }
 
     /** Harvester's backup controller: the backup is ready to use. */
@@ -510,16 +968,5 @@ public final class HarvesterSimulator {
 
     public void delete(String ns, String image) {
         cluster.images(ns).withName(image).delete();
-    }
-
-    /** KubeVirt starting a VM: a VMI is scheduled and the VM shows Starting. */
-    public void startVm(String ns, String vm, String... claims) {
-        cluster.vmi(ns, vm, "Scheduling", claims);
-        GenericKubernetesResource current = cluster.vms(ns).withName(vm).get();
-        Map<String, Object> status = new LinkedHashMap<>(current.get("status"));
-        status.put("printableStatus", "Starting");
-        status.put("created", true);
-        current.setAdditionalProperty("status", status);
-        cluster.vms(ns).resource(current).updateStatus();
     }
 }
