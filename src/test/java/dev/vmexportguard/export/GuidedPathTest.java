@@ -49,6 +49,19 @@ class GuidedPathTest extends GuardIntegrationTest {
         return cluster.vms(ns).withName("vm1").get();
     }
 
+    /** Each event's ce_type is the prefix, a dot and its type in lower case ({@code _} written {@code -}). */
+    void assertCloudEventTypes(String id) {
+        assertThat(topics.results(id)).isNotEmpty().allSatisfy(e -> assertThat(e.headers().get("ce_type"))
+                .isEqualTo("dev.vmexportguard.export." + e.type().toLowerCase(java.util.Locale.ROOT).replace('_', '-')));
+    }
+
+    /** The Kubernetes Events on vm1 of the reason, as type: message. */
+    List<String> kubernetesEvents(String reason) {
+        return server.getClient().v1().events().inNamespace(ns).list().getItems().stream()
+                .filter(e -> "vm1".equals(e.getInvolvedObject().getName()) && reason.equals(e.getReason()))
+                .map(e -> e.getType() + ": " + e.getMessage()).toList();
+    }
+
     List<String> kubernetesEventReasons() {
         return server.getClient().v1().events().inNamespace(ns).list().getItems().stream()
                 .filter(e -> "vm1".equals(e.getInvolvedObject().getName()))
@@ -89,6 +102,10 @@ class GuidedPathTest extends GuardIntegrationTest {
         assertThat(vm().getMetadata().getAnnotations()).doesNotContainKey(KubernetesResources.ANNOTATION_EXPORT_LOCK);
         await().untilAsserted(() -> assertThat(kubernetesEventReasons()).contains("VmStoppingForExport",
                 "VmStoppedForExport", "BackupReadyForExport", "ExportStarted", "ExportCompleted", "VmRestartedAfterExport"));
+        assertCloudEventTypes(id);
+        assertThat(topics.results(id)).extracting(e -> e.headers().get("ce_type")).contains(
+                "dev.vmexportguard.export.stopping-vm", "dev.vmexportguard.export.vm-stopped",
+                "dev.vmexportguard.export.backup-ready", "dev.vmexportguard.export.vm-restarted");
         AuditApi.export(id, 7).body("status", equalTo("VM_RESTARTED"))
                 .body("history.type", hasItems("STOPPING_VM", "VM_STOPPED", "BACKUP_READY", "COMPLETED", "VM_RESTARTED"));
     }
@@ -122,6 +139,9 @@ class GuidedPathTest extends GuardIntegrationTest {
         // it has not stopped: nothing started again (the guard waits for it until guard.exports.restart-deadline)
         assertThat(types(id)).containsExactly("STOPPING_VM", "FAILED");
         assertThat(simulator.subresourceCalls()).containsExactly("vm1 stop {}");
+        assertThat(failed.headers()).containsEntry("ce_type", "dev.vmexportguard.export.failed");
+        await().untilAsserted(() -> assertThat(kubernetesEvents("ExportFailed")).singleElement().asString()
+                .startsWith("Warning: " + failed.message()));
     }
 
     @Test
@@ -186,6 +206,10 @@ class GuidedPathTest extends GuardIntegrationTest {
         assertThat(failed.message()).contains(ns + "/vm1").contains("start it by hand");
         assertThat(types(id)).containsExactly("STOPPING_VM", "VM_STOPPED", "STARTED", "COMPLETED", "RESTART_FAILED");
         AuditApi.export(id, 6).body("status", equalTo("RESTART_FAILED")).body("reason", equalTo("RESTART_FAILED"));
+        assertCloudEventTypes(id);
+        assertThat(failed.headers()).containsEntry("ce_type", "dev.vmexportguard.export.restart-failed");
+        await().untilAsserted(() -> assertThat(kubernetesEvents("VmRestartFailedAfterExport")).singleElement()
+                .asString().startsWith("Warning: " + failed.message()));
     }
 
     @ParameterizedTest(name = "{1} {3} ({2})")
