@@ -97,10 +97,10 @@ class SettingsTest extends GuardIntegrationTest {
         consumer.close();
     }
 
-    private void sendOn(String id, String json) throws Exception {
+    private org.apache.kafka.clients.producer.RecordMetadata sendOn(String id, String json) throws Exception {
         ProducerRecord<String, byte[]> record = new ProducerRecord<>(REQUESTS, id, json.getBytes(StandardCharsets.UTF_8));
         record.headers().add("authorization", ("Bearer " + ScriptedAuthenticator.BOT_TOKEN).getBytes(StandardCharsets.UTF_8));
-        producer.send(record).get();
+        return producer.send(record).get();
     }
 
     private List<ConsumerRecord<String, byte[]>> on(String topic, String id) {
@@ -173,18 +173,21 @@ class SettingsTest extends GuardIntegrationTest {
         assertThat(smallJson.length()).isLessThan(2048);
         assertThat(largeJson.length()).isGreaterThan(2048).isLessThan(65536);
 
-        sendOn(large, largeJson);
+        var sent = sendOn(large, largeJson);
         sendOn(small, smallJson);
 
-        ConsumerRecord<String, byte[]> rejected = awaitOn(RESULTS, large, "REJECTED");
+        // a record too large is not read, so it is answered under its Kafka coordinates
+        String answeredAs = "kafka:" + REQUESTS + ":" + sent.partition() + ":" + sent.offset();
+        ConsumerRecord<String, byte[]> rejected = awaitOn(RESULTS, answeredAs, "REJECTED");
         assertThat(body(rejected).path("reason").asText()).isEqualTo("INVALID_REQUEST");
         assertThat(body(rejected).path("message").asText()).contains("bytes; at most 2048 are accepted");
         assertThat(header(rejected, "ce_type")).isEqualTo("com.example.vm-export.rejected");
         org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(30)).until(() -> !on(DEAD_LETTER, large).isEmpty());
-        ConsumerRecord<String, byte[]> copy = on(DEAD_LETTER, large).get(0);
+        ConsumerRecord<String, byte[]> copy = on(DEAD_LETTER, large).get(0); // the copy keeps the record's key
         assertThat(new String(copy.value(), StandardCharsets.UTF_8)).isEqualTo(largeJson);
         assertThat(header(copy, "dead-letter-cause")).isEqualTo("INVALID_REQUEST");
         assertThat(header(copy, "dead-letter-topic")).isEqualTo(REQUESTS);
+        assertThat(header(copy, "dead-letter-request-id")).isEqualTo(answeredAs);
         assertThat(topics.deadLetters()).noneMatch(r -> large.equals(r.key()));
         // one under the limit is served
         assertThat(body(awaitOn(RESULTS, small, "STARTED")).path("type").asText()).isEqualTo("STARTED");
