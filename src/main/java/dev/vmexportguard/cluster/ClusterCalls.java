@@ -1,6 +1,7 @@
 package dev.vmexportguard.cluster;
 
 import dev.vmexportguard.config.GuardConfig;
+import dev.vmexportguard.decision.Messages;
 import io.fabric8.kubernetes.client.KubernetesClientException;
 import jakarta.annotation.PreDestroy;
 import jakarta.enterprise.context.ApplicationScoped;
@@ -141,14 +142,10 @@ public class ClusterCalls {
 
     private static ClusterAccessException spent(ClusterOperation operation, Deadline deadline,
                                                 ClusterAccessException last) {
-        String detail = operation + " was not answered within " + human(deadline.budget())
+        String detail = operation + " was not answered within " + Messages.human(deadline.budget())
                 + ", the time the API calls deciding a request may take together"
                 + (last == null ? "" : " (last attempt: " + last.getMessage() + ")");
         return new ClusterAccessException(ClusterAccessException.Kind.UNAVAILABLE, operation, 0, detail, last);
-    }
-
-    private static String human(Duration d) {
-        return d.toMillis() % 1000 == 0 ? d.toSeconds() + " s" : d.toMillis() + " ms";
     }
 
     /** Carries a spent deadline past the retry loop's handling of other failures. */

@@ -27,7 +27,8 @@ public final class Authority {
     /**
      * For an authenticated {@code caller}: itself, with its own groups, when the request names it and no groups;
      * anyone else is impersonated, with the groups the request names (and {@value Identity#AUTHENTICATED}, as the
-     * API server adds it). Without a caller (requests from trusted producers) the request names the requester.
+     * API server adds it; a ServiceAccount impersonated without groups also has {@code system:serviceaccounts} and
+     * {@code system:serviceaccounts:<namespace>}, as the API server gives it). Without a caller (requests from trusted producers) the request names the requester.
      */
     public static Acting acting(Identity caller, String requestedBy, List<String> requestedByGroups) {
         List<String> groups = requestedByGroups == null ? List.of() : requestedByGroups;
@@ -45,6 +46,12 @@ public final class Authority {
             needed.add(new Permission("impersonate", "", "groups", null, null, group));
         }
         Set<String> requesterGroups = new LinkedHashSet<>(groups);
+        Permission asUser = impersonateUser(requestedBy);
+        if (groups.isEmpty() && asUser.resource().equals("serviceaccounts")) {
+            // as the API server does for a ServiceAccount impersonated without groups: the groups it always has
+            requesterGroups.add("system:serviceaccounts");
+            requesterGroups.add("system:serviceaccounts:" + asUser.namespace());
+        }
         requesterGroups.add(Identity.AUTHENTICATED);
         return new Acting(new Identity(requestedBy, List.copyOf(requesterGroups)), needed);
     }

@@ -167,15 +167,34 @@ public final class Messages {
         return end > 0 ? why.substring(0, end) : why;
     }
 
-    /** {@code 6h}, {@code 90min}, {@code 45s}. */
-    static String human(java.time.Duration d) {
-        if (d.toSeconds() % 3600 == 0) {
-            return d.toHours() + "h";
+    /**
+     * A duration as the settings are written, in a form the settings accept back: whole days as {@code 365d},
+     * anything with a fraction of a second in milliseconds ({@code 250ms}, {@code 1500ms}), else hours, minutes and
+     * seconds that are not zero ({@code 4s}, {@code 10m}, {@code 1h30m}, {@code 51h}). The one way messages print a
+     * duration.
+     */
+    public static String human(java.time.Duration d) {
+        long millis = d.toMillis();
+        if (millis <= 0) {
+            return millis == 0 ? "0s" : "-" + human(d.negated());
         }
-        if (d.toSeconds() % 60 == 0) {
-            return d.toMinutes() + "min";
+        if (millis % 1000 != 0) {
+            return millis + "ms";
         }
-        return d.toSeconds() + "s";
+        long seconds = millis / 1000;
+        if (seconds % 86400 == 0) {
+            return seconds / 86400 + "d";
+        }
+        StringBuilder text = new StringBuilder();
+        long[] sizes = {3600, 60, 1};
+        String[] units = {"h", "m", "s"};
+        for (int i = 0; i < sizes.length; i++) {
+            if (seconds >= sizes[i]) {
+                text.append(seconds / sizes[i]).append(units[i]);
+                seconds %= sizes[i];
+            }
+        }
+        return text.toString();
     }
 
     public static String usedDuringCopy(String ns, String volume, String what, java.time.Instant at) {
@@ -183,20 +202,19 @@ public final class Messages {
                 + (at == null ? "an unknown time" : at.toString()) + "), even if it is gone now";
     }
 
-    /** A time that passed, in its two largest units: {@code 20min 3s}, {@code 2h 5min}, {@code 3d 1h}, {@code 45s}. */
+    /** A time that passed, in its two largest units, written as {@link #human}: {@code 20m3s}, {@code 2h5m}, {@code 73h} (3 days 1 hour), {@code 45s}. */
     static String elapsed(java.time.Duration d) {
         long seconds = d.getSeconds();
         if (seconds < 1) {
             return "under a second";
         }
-        long[] amounts = {seconds / 86400, seconds % 86400 / 3600, seconds % 3600 / 60, seconds % 60};
-        String[] units = {"d", "h", "min", "s"};
+        long[] sizes = {86400, 3600, 60, 1};
         int first = 0;
-        while (amounts[first] == 0) {
+        while (seconds < sizes[first]) {
             first++;
         }
-        String text = amounts[first] + units[first];
-        return first < 3 && amounts[first + 1] > 0 ? text + " " + amounts[first + 1] + units[first + 1] : text;
+        long kept = first < 3 ? seconds - seconds % sizes[first + 1] : seconds;
+        return human(java.time.Duration.ofSeconds(kept));
     }
 
     public static String unauthenticated(String problem) {

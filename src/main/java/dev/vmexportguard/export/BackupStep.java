@@ -78,7 +78,7 @@ public class BackupStep {
                 String problem = !state.exists() ? "was deleted"
                         : state.error() != null ? "failed: " + state.error()
                         : !state.ready() && expired(job) ? "was not ready within "
-                        + config.backupTimeout().toMinutes() + " minutes" : null;
+                        + Messages.human(config.backupTimeout()) + " (guard.exports.backup-timeout)" : null;
                 if (problem != null) {
                     ending.end(job, ExportEnding.outcome(EventType.FAILED).reason(ReasonCode.BACKUP_FAILED)
                             .message(Messages.backupFailed(backup, problem)), false);

@@ -115,7 +115,7 @@ class WhoMayAskOverHttpTest extends GuardIntegrationTest {
         stoppedVm("vm1", DISK);
         String bot = "bot-" + ns;
         String token = ScriptedAuthenticator.token(bot, List.of(), ScriptedAuthenticator.API_SERVER);
-        ScriptedAuthorizer.deny(bot, "impersonate", "users", null);
+        ScriptedAuthorizer.deny(bot, ScriptedAuthorizer.Rule.of("", "users", "impersonate"));
         String id = newRequestId();
 
         post(token, request(id, ns, "vm1", null)).statusCode(403)
@@ -162,7 +162,8 @@ class WhoMayAskOverHttpTest extends GuardIntegrationTest {
         AuditApi.export(theirs, 2);
         String reader = "reader-" + ns;
         String token = ScriptedAuthenticator.token(reader, List.of(), ScriptedAuthenticator.API_SERVER);
-        ScriptedAuthorizer.denyOutside(reader, "list", "exportaudits", ns);
+        // an auditor of this namespace only: a RoleBinding of the auditor role in it
+        ScriptedAuthorizer.bindClusterRole(reader, ns, java.nio.file.Path.of("k8s/rbac/vm-export-guard-auditor.yaml"));
         RestAssured.requestSpecification = null;
 
         given().header("Authorization", "Bearer " + token).get("/api/audit?limit=500").then().statusCode(200)

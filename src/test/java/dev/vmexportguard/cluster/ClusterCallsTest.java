@@ -353,7 +353,7 @@ class ClusterCallsTest {
 
         assertThat(e.kind()).isEqualTo(ClusterAccessException.Kind.UNAVAILABLE);
         assertThat(e.reasonCode()).isEqualTo(ReasonCode.CLUSTER_UNAVAILABLE);
-        assertThat(e.refusalMessage()).contains("list pods in namespace team-a was not answered within 300 ms")
+        assertThat(e.refusalMessage()).contains("list pods in namespace team-a was not answered within 300ms")
                 .endsWith(UNAVAILABLE_END);
         org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(5)).until(() -> interrupted.get() == 1);
     }
@@ -374,7 +374,7 @@ class ClusterCallsTest {
         // 200 ms went to the first call; the second had time for about two attempts, not twenty
         assertThat(tries.get()).isBetween(1, 3);
         assertThat(e.operation()).isEqualTo(PATCH_VM);
-        assertThat(e.getMessage()).contains("was not answered within 450 ms").contains("last attempt: ")
+        assertThat(e.getMessage()).contains("was not answered within 450ms").contains("last attempt: ")
                 .contains("HTTP 503");
     }
 

@@ -45,6 +45,11 @@ class AuthorityTest {
 
         assertThat(acting.impersonation()).containsExactly(new Permission("impersonate", "", "serviceaccounts", null,
                 "team-a", "builder"));
+        // the API server gives an impersonated ServiceAccount its groups when the request names none
+        assertThat(acting.requester().groups()).containsExactly("system:serviceaccounts",
+                "system:serviceaccounts:team-a", "system:authenticated");
+        assertThat(Authority.acting(BOT, "system:serviceaccount:team-a:builder", List.of("team-b")).requester().groups())
+                .containsExactly("team-b", "system:authenticated");
         assertThat(Authority.impersonateUser("system:serviceaccount:broken")).isEqualTo(
                 new Permission("impersonate", "", "users", null, null, "system:serviceaccount:broken"));
     }

@@ -27,6 +27,7 @@ import org.junit.jupiter.params.provider.CsvSource;
 @QuarkusTest
 @TestProfile(GuidedPathTest.ShortWaits.class)
 class GuidedPathTest extends GuardIntegrationTest {
+    private static final java.nio.file.Path REQUESTER_ROLE = java.nio.file.Path.of("k8s/rbac/vm-export-guard-requester.yaml");
 
     public static class ShortWaits implements QuarkusTestProfile {
         @Override
@@ -46,6 +47,19 @@ class GuidedPathTest extends GuardIntegrationTest {
 
     GenericKubernetesResource vm() {
         return cluster.vms(ns).withName("vm1").get();
+    }
+
+    /** Each event's ce_type is the prefix, a dot and its type in lower case ({@code _} written {@code -}). */
+    void assertCloudEventTypes(String id) {
+        assertThat(topics.results(id)).isNotEmpty().allSatisfy(e -> assertThat(e.headers().get("ce_type"))
+                .isEqualTo("dev.vmexportguard.export." + e.type().toLowerCase(java.util.Locale.ROOT).replace('_', '-')));
+    }
+
+    /** The Kubernetes Events on vm1 of the reason, as type: message. */
+    List<String> kubernetesEvents(String reason) {
+        return server.getClient().v1().events().inNamespace(ns).list().getItems().stream()
+                .filter(e -> "vm1".equals(e.getInvolvedObject().getName()) && reason.equals(e.getReason()))
+                .map(e -> e.getType() + ": " + e.getMessage()).toList();
     }
 
     List<String> kubernetesEventReasons() {
@@ -88,6 +102,10 @@ class GuidedPathTest extends GuardIntegrationTest {
         assertThat(vm().getMetadata().getAnnotations()).doesNotContainKey(KubernetesResources.ANNOTATION_EXPORT_LOCK);
         await().untilAsserted(() -> assertThat(kubernetesEventReasons()).contains("VmStoppingForExport",
                 "VmStoppedForExport", "BackupReadyForExport", "ExportStarted", "ExportCompleted", "VmRestartedAfterExport"));
+        assertCloudEventTypes(id);
+        assertThat(topics.results(id)).extracting(e -> e.headers().get("ce_type")).contains(
+                "dev.vmexportguard.export.stopping-vm", "dev.vmexportguard.export.vm-stopped",
+                "dev.vmexportguard.export.backup-ready", "dev.vmexportguard.export.vm-restarted");
         AuditApi.export(id, 7).body("status", equalTo("VM_RESTARTED"))
                 .body("history.type", hasItems("STOPPING_VM", "VM_STOPPED", "BACKUP_READY", "COMPLETED", "VM_RESTARTED"));
     }
@@ -121,6 +139,9 @@ class GuidedPathTest extends GuardIntegrationTest {
         // it has not stopped: nothing started again (the guard waits for it until guard.exports.restart-deadline)
         assertThat(types(id)).containsExactly("STOPPING_VM", "FAILED");
         assertThat(simulator.subresourceCalls()).containsExactly("vm1 stop {}");
+        assertThat(failed.headers()).containsEntry("ce_type", "dev.vmexportguard.export.failed");
+        await().untilAsserted(() -> assertThat(kubernetesEvents("ExportFailed")).singleElement().asString()
+                .startsWith("Warning: " + failed.message()));
     }
 
     /**
@@ -210,7 +231,9 @@ class GuidedPathTest extends GuardIntegrationTest {
 
         Event failed = awaitEvent(id, "FAILED");
         assertThat(failed.reason()).isEqualTo("BACKUP_FAILED");
-        assertThat(failed.message()).contains("was not ready within");
+        String backup = "vmexport-" + dev.vmexportguard.decision.ImagePlan.requestHash(id).substring(0, 12) + "-vm1";
+        assertThat(failed.message()).isEqualTo("Export failed: the backup " + backup + " taken before it was not ready"
+                + " within 4s (guard.exports.backup-timeout); nothing was exported.");
         assertThat(cluster.allImages(ns)).isEmpty();
     }
 
@@ -227,27 +250,32 @@ class GuidedPathTest extends GuardIntegrationTest {
         assertThat(failed.message()).contains(ns + "/vm1").contains("start it by hand");
         assertThat(types(id)).containsExactly("STOPPING_VM", "VM_STOPPED", "STARTED", "COMPLETED", "RESTART_FAILED");
         AuditApi.export(id, 6).body("status", equalTo("RESTART_FAILED")).body("reason", equalTo("RESTART_FAILED"));
+        assertCloudEventTypes(id);
+        assertThat(failed.headers()).containsEntry("ce_type", "dev.vmexportguard.export.restart-failed");
+        await().untilAsserted(() -> assertThat(kubernetesEvents("VmRestartFailedAfterExport")).singleElement()
+                .asString().startsWith("Warning: " + failed.message()));
     }
 
-    @ParameterizedTest(name = "{1} {2}/{3}")
+    @ParameterizedTest(name = "{1} {3} ({2})")
     @CsvSource({
-        "'', get, persistentvolumeclaims, ''",
-        "'', create, virtualmachineimages, ''",
-        "',\"onRunning\":\"STOP\"', update, virtualmachines, stop",
-        "',\"onRunning\":\"STOP\",\"restartAfter\":true', update, virtualmachines, start",
-        "',\"backupFirst\":true', create, virtualmachinebackups, ''"})
-    void requesterWithoutAPermissionIsRefused(String options, String verb, String resource, String subresource) {
+        "'', get, '', persistentvolumeclaims, 'persistentvolumeclaims vm1-disk-0-rlnlk'",
+        "'', create, harvesterhci.io, virtualmachineimages, 'virtualmachineimages (harvesterhci.io)'",
+        "',\"onRunning\":\"STOP\"', update, subresources.kubevirt.io, virtualmachines/stop, 'virtualmachines/stop (subresources.kubevirt.io) vm1'",
+        "',\"onRunning\":\"STOP\",\"restartAfter\":true', update, subresources.kubevirt.io, virtualmachines/start, 'virtualmachines/start (subresources.kubevirt.io) vm1'",
+        "',\"backupFirst\":true', create, harvesterhci.io, virtualmachinebackups, 'virtualmachinebackups (harvesterhci.io)'"})
+    void requesterWithoutAPermissionIsRefused(String options, String verb, String group, String resource, String named) {
         simulator.runningVm(ns, "vm1", "RerunOnFailure", DISK);
         simulator.servePower(server, ns, "vm1", Duration.ofMillis(100), Power.WORKS);
         String user = "mallory-" + ns;
-        ScriptedAuthorizer.deny(user, verb, resource, subresource.isEmpty() ? null : subresource);
+        ScriptedAuthorizer.deny(user, ScriptedAuthorizer.Rule.of(group, resource, verb));
 
         String id = sendAs(user, "vm1", options);
 
         Event rejected = awaitEvent(id, "REJECTED");
         assertThat(rejected.reason()).isEqualTo("FORBIDDEN");
-        assertThat(rejected.message()).contains(user + " may not " + verb + " " + resource
-                + (subresource.isEmpty() ? "" : "/" + subresource));
+        assertThat(rejected.message()).isEqualTo("Refused: " + user + " may not " + verb + " " + named
+                + " in namespace " + ns + ", so the guard does not do it on their behalf; nothing was exported."
+                + " Ask for that permission, or have someone who has it send the request.");
         assertThat(rejected.body().path("observed").isNull()).isTrue();
         assertThat(simulator.subresourceCalls()).isEmpty();
         assertThat(cluster.allImages(ns)).isEmpty();
@@ -255,10 +283,59 @@ class GuidedPathTest extends GuardIntegrationTest {
     }
 
     @Test
+    void aRequesterHoldingOnlyTheRequesterRoleInTheNamespaceGetsTheWholeGuidedPath() {
+        simulator.runningVm(ns, "vm1", "RerunOnFailure", DISK);
+        simulator.servePower(server, ns, "vm1", Duration.ofMillis(300), Power.WORKS);
+        String user = "dana-" + ns;
+        // a RoleBinding of k8s/rbac/vm-export-guard-requester.yaml in the namespace, and no other right
+        ScriptedAuthorizer.bindClusterRole(user, ns, REQUESTER_ROLE);
+
+        String id = sendAs(user, "vm1", ",\"onRunning\":\"STOP\",\"backupFirst\":true,\"restartAfter\":true");
+
+        awaitEvent(id, "VM_STOPPED");
+        String backup = "vmexport-" + dev.vmexportguard.decision.ImagePlan.requestHash(id).substring(0, 12) + "-vm1";
+        await().until(() -> server.getClient().genericKubernetesResources(KubernetesResources.VIRTUAL_MACHINE_BACKUP)
+                .inNamespace(ns).withName(backup).get() != null);
+        simulator.backupReady(ns, backup);
+        simulator.complete(ns, imageOf(id), 1);
+        awaitEvent(id, "VM_RESTARTED");
+        assertThat(types(id)).containsExactly("STOPPING_VM", "VM_STOPPED", "BACKUP_READY", "STARTED", "COMPLETED",
+                "VM_RESTARTED");
+        // what was asked is what the role grants: these exact attributes, in this namespace
+        assertThat(ScriptedAuthorizer.asked(user).stream().map(r -> {
+            var a = r.path("spec").path("resourceAttributes");
+            return a.path("verb").asText() + " " + a.path("group").asText() + " " + a.path("resource").asText()
+                    + (a.path("subresource").asText("").isEmpty() ? "" : "/" + a.path("subresource").asText())
+                    + " " + a.path("namespace").asText() + " " + a.path("name").asText("");
+        }).distinct()).containsExactlyInAnyOrder(
+                "get  persistentvolumeclaims " + ns + " " + DISK,
+                "create harvesterhci.io virtualmachineimages " + ns + " ",
+                "update subresources.kubevirt.io virtualmachines/stop " + ns + " vm1",
+                "update subresources.kubevirt.io virtualmachines/start " + ns + " vm1",
+                "create harvesterhci.io virtualmachinebackups " + ns + " ");
+    }
+
+    @Test
+    void theRequesterRoleBoundInAnotherNamespaceAllowsNothingHere() {
+        cluster.vm(ns, "vm1", "Stopped", DISK);
+        String user = "erin-" + ns;
+        ScriptedAuthorizer.bindClusterRole(user, "elsewhere-" + ns, REQUESTER_ROLE);
+
+        String id = sendAs(user, "vm1", "");
+
+        Event rejected = awaitEvent(id, "REJECTED");
+        assertThat(rejected.reason()).isEqualTo("FORBIDDEN");
+        assertThat(rejected.message()).isEqualTo("Refused: " + user + " may not get persistentvolumeclaims " + DISK
+                + " in namespace " + ns + ", so the guard does not do it on their behalf; nothing was exported."
+                + " Ask for that permission, or have someone who has it send the request.");
+        assertThat(cluster.allImages(ns)).isEmpty();
+    }
+
+    @Test
     void groupsOfTheRequesterCount() {
         cluster.vm(ns, "vm1", "Stopped", DISK);
         String user = "bob-" + ns;
-        ScriptedAuthorizer.deny(user, "create", "virtualmachineimages", null);
+        ScriptedAuthorizer.deny(user, ScriptedAuthorizer.Rule.of("harvesterhci.io", "virtualmachineimages", "create"));
 
         String id = sendAs(user, "vm1", ",\"requestedByGroups\":[\"" + ScriptedAuthorizer.ADMIN_GROUP + "\"]");
 

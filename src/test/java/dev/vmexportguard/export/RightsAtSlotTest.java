@@ -39,7 +39,8 @@ class RightsAtSlotTest extends GuardIntegrationTest {
         cluster.vm(ns, "intruder", "Running", DISK);
         cluster.vmi(ns, "intruder", "Running", DISK);
         simulator.servePower(server, ns, "intruder", Duration.ofSeconds(1), HarvesterSimulator.Power.WORKS);
-        ScriptedAuthorizer.denyOn(requester, "update", "virtualmachines", "stop", "intruder");
+        ScriptedAuthorizer.deny(requester, ScriptedAuthorizer.Rule.of("subresources.kubevirt.io", "virtualmachines/stop", "update")
+                .named("intruder"));
         simulator.complete(ns, started.body().path("image").path("name").asText(), 1);
 
         Event rejected = awaitFinal(queued);

@@ -111,7 +111,7 @@ class SlowAnswersTest extends GuardIntegrationTest {
         Event refused = awaitFinal(late);
         assertThat(refused.type()).isEqualTo("REJECTED");
         assertThat(refused.reason()).isEqualTo("CLUSTER_UNAVAILABLE");
-        assertThat(refused.message()).contains("list pods in namespace " + ns + " was not answered within 6 s")
+        assertThat(refused.message()).contains("list pods in namespace " + ns + " was not answered within 6s")
                 .contains("nothing was exported");
         assertThat(cluster.allImages(ns)).isEmpty();
         JsonPath audited = AuditApi.export(late, 2).extract().jsonPath();

@@ -111,7 +111,7 @@ class WhoMayAskOverKafkaTest extends GuardIntegrationTest {
         stoppedVm("vm1", DISK);
         String bot = "bot-" + ns;
         String token = ScriptedAuthenticator.token(bot, List.of(), ScriptedAuthenticator.GUARD);
-        ScriptedAuthorizer.denyOn(bot, "impersonate", "users", null, "mallory@example.com");
+        ScriptedAuthorizer.deny(bot, ScriptedAuthorizer.Rule.of("", "users", "impersonate").named("mallory@example.com"));
         String allowed = newRequestId();
         String denied = newRequestId();
 
@@ -127,7 +127,9 @@ class WhoMayAskOverKafkaTest extends GuardIntegrationTest {
         Event rejected = topics.awaitResult(denied);
         assertThat(rejected.body().path("reason").asText()).isEqualTo("FORBIDDEN");
         assertThat(rejected.body().path("message").asText())
-                .startsWith("Refused: " + bot + " may not impersonate users mallory@example.com cluster-wide");
+                .isEqualTo("Refused: " + bot + " may not impersonate users mallory@example.com cluster-wide, so it"
+                        + " cannot ask on that person's behalf; nothing was done. Grant it that impersonation (narrowly,"
+                        + " with resourceNames), or send the request as the requester.");
         assertThat(ScriptedAuthorizer.asked("mallory@example.com")).isEmpty();
     }
 
@@ -136,7 +138,7 @@ class WhoMayAskOverKafkaTest extends GuardIntegrationTest {
         stoppedVm("vm1", DISK);
         String bot = "bot-" + ns;
         String token = ScriptedAuthenticator.token(bot, List.of(), ScriptedAuthenticator.GUARD);
-        ScriptedAuthorizer.denyOn(bot, "impersonate", "groups", null, "vm-operators");
+        ScriptedAuthorizer.deny(bot, ScriptedAuthorizer.Rule.of("", "groups", "impersonate").named("vm-operators"));
         String id = newRequestId();
 
         topics.send(id, ("{\"requestId\":\"" + id + "\",\"namespace\":\"" + ns + "\",\"vmName\":\"vm1\","
@@ -145,7 +147,8 @@ class WhoMayAskOverKafkaTest extends GuardIntegrationTest {
 
         Event rejected = topics.awaitResult(id);
         assertThat(rejected.body().path("reason").asText()).isEqualTo("FORBIDDEN");
-        assertThat(rejected.body().path("message").asText()).contains("may not impersonate groups vm-operators");
+        assertThat(rejected.body().path("message").asText()).startsWith("Refused: " + bot
+                + " may not impersonate groups vm-operators cluster-wide, so it cannot ask on that person's behalf;");
     }
 
     @Test

@@ -27,7 +27,7 @@ class AuthorizationOffTest extends GuardIntegrationTest {
     void requesterIsNotCheckedWhenAuthorizationIsOff() {
         stoppedVm("vm1", "vm1-disk-0-abcde");
         String user = "nobody-" + ns;
-        ScriptedAuthorizer.deny(user, "create", "virtualmachineimages", null);
+        ScriptedAuthorizer.deny(user, ScriptedAuthorizer.Rule.of("harvesterhci.io", "virtualmachineimages", "create"));
 
         String id = sendAs(user, "vm1", "");
 

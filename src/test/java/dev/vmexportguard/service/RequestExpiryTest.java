@@ -69,9 +69,9 @@ class RequestExpiryTest extends GuardIntegrationTest {
 
         Event rejected = topics.awaitResult(id);
         assertExpired(rejected, requester);
-        assertThat(rejected.message()).startsWith("Refused: the request was sent 20min")
+        assertThat(rejected.message()).startsWith("Refused: the request was sent 20m")
                 .contains("(at " + written.truncatedTo(ChronoUnit.SECONDS) + ")")
-                .contains("(15min, guard.request.max-age)");
+                .contains("(15m, guard.request.max-age)");
         AuditApi.export(id, 2)
                 .body("status", equalTo("REJECTED"))
                 .body("reason", equalTo("REQUEST_EXPIRED"))
@@ -92,7 +92,7 @@ class RequestExpiryTest extends GuardIntegrationTest {
 
         Event rejected = topics.awaitResult(id);
         assertExpired(rejected, requester);
-        assertThat(rejected.message()).startsWith("Refused: the request expired at " + notAfter + " (its notAfter), 1min");
+        assertThat(rejected.message()).startsWith("Refused: the request expired at " + notAfter + " (its notAfter), 1m");
         AuditApi.export(id, 2)
                 .body("status", equalTo("REJECTED"))
                 .body("reason", equalTo("REQUEST_EXPIRED"))
