@@ -2,6 +2,7 @@ package dev.vmexportguard.support;
 
 import io.fabric8.mockwebserver.http.RecordedRequest;
 import io.quarkus.test.kubernetes.client.KubernetesServer;
+import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
@@ -43,7 +44,7 @@ public final class ApiServerRequests implements AutoCloseable {
         try {
             RecordedRequest r;
             while ((r = server.getKubernetesMockServer().takeRequest(1, TimeUnit.MILLISECONDS)) != null) {
-                Request request = new Request(r.getMethod(), r.getPath(), r.getUtf8Body(), System.currentTimeMillis());
+                Request request = of(r);
                 taken.add(request);
                 all.add(request);
             }
@@ -51,6 +52,12 @@ public final class ApiServerRequests implements AutoCloseable {
             Thread.currentThread().interrupt();
         }
         return taken;
+    }
+
+    /** A copy of what the server recorded; the body is read without consuming it (the server still reads it). */
+    private static Request of(RecordedRequest r) {
+        String body = r.getBody() == null ? "" : new String(r.getBody().getBytes(), StandardCharsets.UTF_8);
+        return new Request(r.getMethod(), r.getPath(), body, System.currentTimeMillis());
     }
 
     /** Requests that change something (creates, updates, patches, deletes; reviews only ask and are left out). */
@@ -65,7 +72,7 @@ public final class ApiServerRequests implements AutoCloseable {
                 try {
                     RecordedRequest r = server.getKubernetesMockServer().takeRequest(200, TimeUnit.MILLISECONDS);
                     if (r != null) {
-                        all.add(new Request(r.getMethod(), r.getPath(), r.getUtf8Body(), System.currentTimeMillis()));
+                        all.add(of(r));
                     }
                 } catch (InterruptedException e) {
                     return;
