@@ -101,6 +101,18 @@ public class AuditLog {
                 .findFirst();
     }
 
+    /** Whether the event was published and audited before (it is being published again). */
+    @Transactional
+    public boolean publishedBefore(String requestId, String eventId) {
+        return !em.createQuery("select e.id from AuditEntry e where e.requestId = ?1 and e.eventId = ?2"
+                        + " and e.entryType <> ?3", Long.class)
+                .setParameter(1, requestId)
+                .setParameter(2, eventId)
+                .setParameter(3, AuditEntry.RECEIVED)
+                .setMaxResults(1)
+                .getResultList().isEmpty();
+    }
+
     private static void condition(StringBuilder jpql, List<Object> params, String clause, Object value) {
         if (value != null) {
             params.add(value);

@@ -22,7 +22,8 @@ import java.util.Map;
 import org.jboss.logging.Logger;
 
 /**
- * Publishes pending outbox events in order, then audits, records as a Kubernetes Event and removes each. Runs
+ * Publishes pending outbox events in order, then audits, records as a Kubernetes Event (the first time only) and
+ * removes each. Runs
  * every second (events left by a crash, or added by other replicas) and whenever an event is added here, on the
  * replica holding the relay's advisory lock. After a crash an event may be published again: with the same eventId,
  * and audited once more as published. One row that cannot be published or audited never holds the others back.
@@ -102,6 +103,7 @@ public class OutboxRelay {
                         "select o from OutboxEvent o where o.parkedAt is null order by o.id", OutboxEvent.class)
                 .setMaxResults(BATCH).getResultList());
         for (OutboxEvent row : pending) {
+            boolean again;
             try {
                 if (row.published == null) {
                     String published = channel.publish(row.event);
@@ -110,9 +112,11 @@ public class OutboxRelay {
                             .setParameter(1, published).setParameter(2, row.id).executeUpdate());
                     row.published = published;
                 }
-                QuarkusTransaction.requiringNew().run(() -> {
+                again = QuarkusTransaction.requiringNew().call(() -> {
+                    boolean before = audit.publishedBefore(row.requestId, row.eventId);
                     audit.append(auditEntry(row.event, row.published, row));
                     em.createQuery("delete from OutboxEvent o where o.id = ?1").setParameter(1, row.id).executeUpdate();
+                    return before;
                 });
             } catch (RuntimeException e) {
                 if (!(e instanceof ResultChannel.Unpublishable) && (row.published == null || DatabaseOutage.isCause(e))) {
@@ -123,7 +127,11 @@ public class OutboxRelay {
                 failed(row, e);
                 continue;
             }
-            kubernetesEvents.record(row.event);
+            if (!again) {
+                // an event published again (a request delivered again) was recorded on its VMs the first time:
+                // the cluster is not written to for it
+                kubernetesEvents.record(row.event);
+            }
         }
         return pending.size();
     }

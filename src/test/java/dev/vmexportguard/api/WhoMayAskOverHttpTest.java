@@ -195,7 +195,7 @@ class WhoMayAskOverHttpTest extends GuardIntegrationTest {
         for (int i = 0; i < 3; i++) {
             topics.send(id, request(id, ns, "vm1", null));
         }
-        await().atMost(Duration.ofSeconds(30)).until(() -> topics.results(id).size() >= 3);
+        topics.awaitResults(id, 3);
         AuditApi.export(id, 6);
 
         var first = given().get("/api/exports/{id}?limit=4", id).then().statusCode(200).extract().jsonPath();

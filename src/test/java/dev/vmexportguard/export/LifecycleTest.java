@@ -7,6 +7,7 @@ import static org.awaitility.Awaitility.await;
 import static org.hamcrest.Matchers.contains;
 import static org.hamcrest.Matchers.equalTo;
 
+import dev.vmexportguard.support.ApiServerRequests;
 import dev.vmexportguard.support.AuditApi;
 import dev.vmexportguard.support.GuardIntegrationTest;
 import dev.vmexportguard.support.GuardTopics.Event;
@@ -282,6 +283,9 @@ class LifecycleTest extends GuardIntegrationTest {
         simulator.complete(ns, export.image(), 1);
         Event completed = awaitFinal(export.requestId());
         AuditApi.export(export.requestId(), 3);
+        await().untilAsserted(() -> assertThat(lockOf("vm1")).isNull());
+        ApiServerRequests api = new ApiServerRequests(server);
+        api.drain();
 
         topics.send(export.requestId(), request(export.requestId(), ns, "vm1", null));
 
@@ -290,5 +294,9 @@ class LifecycleTest extends GuardIntegrationTest {
         assertThat(again.type()).isEqualTo("COMPLETED");
         assertThat(again.body().path("eventId").asText()).isEqualTo(completed.body().path("eventId").asText());
         assertThat(cluster.guardImages(ns)).hasSize(1);
+        // between the two answers nothing in the namespace was created, changed or deleted
+        List<ApiServerRequests.Request> between = api.drain();
+        assertThat(ApiServerRequests.changes(between)).as("changing calls in %s", between)
+                .noneMatch(r -> r.path().contains("/namespaces/" + ns + "/"));
     }
 }

@@ -153,14 +153,25 @@ public final class GuardTopics implements AutoCloseable {
                 .toList();
     }
 
-    /** Waits until {@code count} events for the request are on the result topic. */
+    /** How long no further event may come for a count of a request's events to be taken as its last. */
+    public static final Duration SETTLE = Duration.ofMillis(1500);
+
+    /**
+     * Waits until {@code count} events for the request are on the result topic, then for {@link #SETTLE}: a late
+     * duplicate or an extra event makes it fail. The request's events, exactly {@code count} of them.
+     */
     public List<Event> awaitResults(String requestId, int count) {
         await().atMost(Duration.ofSeconds(60)).until(() -> results(requestId).size() >= count);
+        // the count must hold for the whole settle time; since events only add up, one more fails it
+        await("exactly " + count + " events for " + requestId).during(SETTLE).atMost(SETTLE.plusSeconds(5))
+                .until(() -> results(requestId).size() == count);
         return results(requestId);
     }
 
+    /** The request's first event, once there is one; more may follow. */
     public Event awaitResult(String requestId) {
-        return awaitResults(requestId, 1).get(0);
+        await().atMost(Duration.ofSeconds(60)).until(() -> !results(requestId).isEmpty());
+        return results(requestId).get(0);
     }
 
     public List<ConsumerRecord<String, byte[]>> deadLetters() {
