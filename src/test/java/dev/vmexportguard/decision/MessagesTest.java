@@ -43,7 +43,7 @@ class MessagesTest {
 
     @Test
     void messagesThatNameADurationWriteItAsASetting() {
-        var export = new ExportTracking.RunningExport("ns", "vol", "vmexport-1", "img", null, 0);
+        var export = new ExportTracking.RunningExport("ns", "vol", "vmexport-1", "img", null, 0, null);
         assertThat(Messages.exportTimeout(export, Duration.ofMinutes(90), true)).contains("longer than 1h30m;");
         assertThat(Messages.stopTimeout(Duration.ofSeconds(4), "Refused: VM ns/vm1 (Running) is not fully stopped; x"))
                 .startsWith("Export failed: after 4s VM ns/vm1 (Running)");
