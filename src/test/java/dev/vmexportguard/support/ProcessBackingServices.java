@@ -16,7 +16,6 @@ public final class ProcessBackingServices {
     private final PostgresResource postgres = new PostgresResource();
     private final KubernetesServer api = new KubernetesServer(false, true, InetAddress.getLoopbackAddress(), 0, List.of());
     private final Map<String, String> environment = new HashMap<>();
-    private ApiServerRequests requests;
 
     /** Starts them; {@code podNamespace} is the guard's own namespace (its Lease's). */
     public static ProcessBackingServices start(String podNamespace) {
@@ -25,7 +24,6 @@ public final class ProcessBackingServices {
         Map<String, String> database = services.postgres.start();
         services.api.before();
         new HarvesterApiSetup().accept(services.api);
-        services.requests = new ApiServerRequests(services.api).recordInBackground();
         Map<String, String> env = services.environment;
         env.put("KAFKA_BOOTSTRAP_SERVERS", kafkaConfig.get("kafka.bootstrap.servers"));
         env.putAll(PostgresResource.environment(database));
@@ -42,18 +40,12 @@ public final class ProcessBackingServices {
         return api;
     }
 
-    /** Every request that reached the API server, in the order it arrived. */
-    public ApiServerRequests requests() {
-        return requests;
-    }
-
     /** The environment of a guard process; callers add their own settings to it. */
     public Map<String, String> environment() {
         return environment;
     }
 
     public void stop() {
-        requests.close();
         api.after();
         postgres.stop();
         kafka.stop();
