@@ -166,28 +166,6 @@ class GuidedPathTest extends GuardIntegrationTest {
         assertThat((Object) vm().get("status", "printableStatus")).isEqualTo("Stopped");
     }
 
-    /**
-     * KubeVirt starts the VM the guard stopped by itself (a start request of its own on the VM's status, as it adds
-     * when a RerunOnFailure VM's VMI failed): no change to the VM, so the lock's admission policy cannot refuse it.
-     * The guard sees the new VMI, ends the export and removes the image.
-     */
-    @Test
-    void vmStartedByKubeVirtItselfDuringTheCopyEndsTheExportAndRemovesTheImage() {
-        simulator.runningVm(ns, "vm1", "RerunOnFailure", DISK);
-        simulator.servePower(server, ns, "vm1", Duration.ofMillis(300), Power.WORKS);
-
-        String id = sendAs("alice", "vm1", ",\"onRunning\":\"STOP\"");
-        String image = imageOf(id);
-        simulator.progress(ns, image, 20);
-        simulator.controllerRestarts(ns, "vm1");
-
-        Event failed = awaitEvent(id, "FAILED");
-        assertThat(failed.reason()).isEqualTo("VM_STARTED_DURING_EXPORT");
-        assertThat(failed.message()).contains(ns + "/vm1").contains("deleted");
-        await().untilAsserted(() -> assertThat(cluster.guardImages(ns)).isEmpty());
-        assertThat(simulator.subresourceCalls()).containsExactly("vm1 stop {}");
-    }
-
     @Test
     void vmAlreadyStoppedIsLeftStopped() {
         cluster.vm(ns, "vm1", "Stopped", DISK);
