@@ -53,9 +53,16 @@ class OrphanDeletionTest extends GuardIntegrationTest {
 
     @Test
     void finishedOrphanIsReportedButKept() {
-        String image = labelled(server.getClient(), KubernetesResources.VIRTUAL_MACHINE_IMAGE, ns,
-                ImagePlan.imageName("done-" + ns), "done-" + ns).getMetadata().getName();
+        // finished before it carries the guard's labels: no sweep sees it unfinished (and deletes it)
+        String image = ImagePlan.imageName("done-" + ns);
+        cluster.foreignImage(ns, image, image);
         simulator.complete(ns, image, 1);
+        cluster.images(ns).withName(image).edit(i -> {
+            i.getMetadata().setLabels(Map.of(KubernetesResources.LABEL_MANAGED_BY, KubernetesResources.MANAGED_BY_VALUE,
+                    KubernetesResources.LABEL_REQUEST, ImagePlan.requestHash("done-" + ns)));
+            i.getMetadata().setAnnotations(Map.of(KubernetesResources.ANNOTATION_REQUEST_ID, "done-" + ns));
+            return i;
+        });
 
         Event reported = awaitOrphanEvent(server.getClient(), ns, image, "ExportObjectOrphaned");
 
