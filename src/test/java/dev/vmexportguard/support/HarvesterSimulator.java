@@ -714,7 +714,8 @@ public final class HarvesterSimulator {
                 }
                 int progress = status.get("progress") instanceof Number n ? n.intValue() : 0;
                 int next = Math.min(100, progress + step);
-                if (String.valueOf(image.get("spec", "displayName")).contains("fail") && next >= 50) {
+                Object displayName = image.get("spec", "displayName");
+                if (String.valueOf(displayName).contains("fail") && next >= 50) {
                     importFails(ns, name, "backing image " + name + " copy failed", next);
                     if (!"True".equals(conditionStatus(statusOf(cluster.images(ns).withName(name).get()),
                             "RetryLimitExceeded"))) {
@@ -725,8 +726,8 @@ public final class HarvesterSimulator {
                 } else {
                     progress(ns, name, next);
                 }
-            } catch (RuntimeException e) {
-                // the image changed or went away under us: next tick
+            } catch (io.fabric8.kubernetes.client.KubernetesClientException e) {
+                // the image changed or went away under us (409, 404): next tick
             }
         }
     }
