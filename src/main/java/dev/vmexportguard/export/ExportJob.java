@@ -171,6 +171,14 @@ public class ExportJob {
     public Instant usedDuringCopyAt;
 
     /**
+     * The guard's time just before the fresh read that let the copy start: a pod or VMI a watch told of before it is
+     * covered by that read (which found the volume free), so only those told of from then on count as uses during
+     * the copy.
+     */
+    @Column(name = "uses_count_from")
+    public Instant usesCountFrom;
+
+    /**
      * When the guard first saw the image {@code Imported=True} (its time as the image was read): the ready time
      * when the condition carries none of its own.
      */

@@ -11,6 +11,7 @@ import io.quarkus.runtime.StartupEvent;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.enterprise.event.Observes;
 import jakarta.persistence.OptimisticLockException;
+import java.time.Clock;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.HashSet;
@@ -39,6 +40,7 @@ public class ExportLifecycle {
     private final Leadership leader;
     private final ResourceWatches watches;
     private final GuardConfig.Exports config;
+    private final Clock clock;
     private final Set<String> changedNamespaces = ConcurrentHashMap.newKeySet();
     private final Queue<Mounting> seenMounting = new ConcurrentLinkedQueue<>();
     private final SerialWorker worker = new SerialWorker("export-lifecycle");
@@ -46,7 +48,8 @@ public class ExportLifecycle {
     private final Runnable followChangesSoon = worker.trigger("following exports", this::followChanges);
 
     public ExportLifecycle(ExportJobs jobs, ExportSteps steps, Leadership leader, ResourceWatches watches,
-                           GuardConfig config) {
+                           GuardConfig config, Clock clock) {
+        this.clock = clock;
         this.jobs = jobs;
         this.steps = steps;
         this.leader = leader;
@@ -66,7 +69,7 @@ public class ExportLifecycle {
 
             @Override
             public void mounted(String namespace, String what, Set<String> claims, Instant createdAt) {
-                seenMounting.add(new Mounting(namespace, what, claims, createdAt));
+                seenMounting.add(new Mounting(namespace, what, claims, createdAt, clock.instant()));
                 followChangesSoon.run();
             }
         });
@@ -95,7 +98,8 @@ public class ExportLifecycle {
     }
 
     /** A pod or VMI a watch saw mounting volumes. */
-    private record Mounting(String namespace, String what, Set<String> claims, Instant createdAt) {
+    /** A pod or VMI a watch told of mounting {@code claims}, and when the guard was told ({@code toldAt}). */
+    private record Mounting(String namespace, String what, Set<String> claims, Instant createdAt, Instant toldAt) {
     }
 
     private void followChanges() {
@@ -116,14 +120,17 @@ public class ExportLifecycle {
 
     /**
      * A running export whose volume a pod or VMI mounted is marked, the first time: the next look fails it even if
-     * the pod is gone by then (unless it came after the image was ready).
+     * the pod is gone by then (unless it came after the image was ready). Only what the guard was told of from just
+     * before the fresh read that let the copy start counts: an earlier event (a VMI still shutting down after a stop,
+     * handled late) told of a state that read saw after it, and found the volume free.
      */
     private void noteUsesDuringCopy(List<Mounting> mountings) {
         for (ExportJob job : jobs.inStates(ExportJob.State.RUNNING)) {
             if (job.usedDuringCopy != null) {
                 continue;
             }
-            mountings.stream().filter(m -> m.namespace().equals(job.namespace) && m.claims().contains(job.volumeName))
+            mountings.stream().filter(m -> m.namespace().equals(job.namespace) && m.claims().contains(job.volumeName)
+                            && (job.usesCountFrom == null || !m.toldAt().isBefore(job.usesCountFrom)))
                     .findFirst().ifPresent(m -> {
                         LOG.warnf("export %s: %s mounted volume %s/%s during the copy", job.requestId, m.what(),
                                 job.namespace, job.volumeName);

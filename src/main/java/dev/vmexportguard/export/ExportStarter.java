@@ -10,6 +10,7 @@ import dev.vmexportguard.decision.Identity;
 import dev.vmexportguard.decision.ReasonCode;
 import jakarta.enterprise.context.ApplicationScoped;
 import java.time.Clock;
+import java.time.Instant;
 import java.util.Optional;
 
 /**
@@ -44,6 +45,7 @@ public class ExportStarter {
     /** Takes a job in state STARTING on: to STOPPING, BACKING_UP, RUNNING, or to its end. */
     public void start(ExportJob job) {
         Evidence observed = null;
+        Instant readFrom = clock.instant();
         try {
             Decision decision = ExportDecider.decide(job.request, cluster.read(job.namespace), clock.instant());
             if (decision instanceof Decision.Rejected rejected) {
@@ -66,7 +68,7 @@ public class ExportStarter {
             } else if (job.request.backupFirst() && !job.backupsReady) {
                 backingUp.begin(job, approved);
             } else {
-                imaging.create(job, approved);
+                imaging.create(job, approved, readFrom);
             }
         } catch (ClusterAccessException e) {
             // nothing is known for sure: an image that may have been created is removed

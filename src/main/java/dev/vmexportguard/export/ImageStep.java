@@ -13,6 +13,7 @@ import dev.vmexportguard.decision.ReasonCode;
 import dev.vmexportguard.decision.ResultEvent;
 import jakarta.enterprise.context.ApplicationScoped;
 import java.time.Clock;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.LinkedHashSet;
 import java.util.List;
@@ -43,8 +44,12 @@ public class ImageStep {
         this.clock = clock;
     }
 
-    /** The job goes RUNNING, or ends: the name is taken, or a VM started meanwhile. */
-    void create(ExportJob job, Decision.Approved approved) {
+    /**
+     * The job goes RUNNING, or ends: the name is taken, or a VM started meanwhile. {@code readFrom} is the guard's
+     * time just before the fresh read that approved it: pods and VMIs a watch tells of from then on are uses during
+     * the copy.
+     */
+    void create(ExportJob job, Decision.Approved approved, Instant readFrom) {
         ImagePlan plan = approved.plan();
         List<String> users = approved.observed().vms().stream().map(Evidence.VmSeen::name).toList();
         // recorded before the lock and the create: whatever happens next, the end unlocks the VMs and removes the
@@ -54,6 +59,7 @@ public class ImageStep {
             locked.addAll(users);
             j.lockedVms = new ArrayList<>(locked);
             j.plannedImageName = plan.name();
+            j.usesCountFrom = readFrom;
         });
         locks.lock(job.namespace, users, job.requestId);
         try {
