@@ -17,6 +17,7 @@ import java.util.regex.Pattern;
 import java.util.stream.Stream;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.producer.ProducerConfig;
+import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -101,6 +102,28 @@ class KubernetesManifestsTest {
         assertThat(Kustomize.kustomization(K8S.resolve("overlays/admission-policy")).path("components").toString())
                 .isEqualTo("[\"../../monitoring\"]");
         assertThat(admission.missingComponents()).allMatch(p -> p.endsWith("monitoring"));
+    }
+
+    /** Where kubectl is installed, its kustomize builds the same objects as the assembly of these tests. */
+    @Test
+    void kubectlKustomizeAgrees() throws Exception {
+        Path kubectl = Stream.of(System.getenv().getOrDefault("PATH", "").split(":"))
+                .map(dir -> Path.of(dir, "kubectl")).filter(Files::isExecutable).findFirst().orElse(null);
+        Assumptions.assumeTrue(kubectl != null, "ASSUMPTION: no kubectl on PATH; the assembly is checked on its own");
+        Path overlay = K8S.resolve("overlays/no-monitoring");
+        Process process = new ProcessBuilder(kubectl.toString(), "kustomize", overlay.toString())
+                .redirectErrorStream(true).start();
+        String out = new String(process.getInputStream().readAllBytes());
+        assertThat(process.waitFor()).as(out).isZero();
+        Path built = Files.createTempFile(Path.of("target"), "kustomize", ".yaml");
+        Files.writeString(built, out);
+        List<JsonNode> objects = Kustomize.documents(built);
+        Files.delete(built);
+        Kustomize.Build ours = Kustomize.build(overlay);
+        assertThat(objects.stream().map(Kustomize::id).sorted().toList()).isEqualTo(ours.kindsAndNames());
+        for (JsonNode o : objects) {
+            assertThat(o).as(Kustomize.id(o)).isEqualTo(ours.one(o.path("kind").asText(), o.path("metadata").path("name").asText()));
+        }
     }
 
     @Test
