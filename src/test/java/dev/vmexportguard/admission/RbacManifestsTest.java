@@ -155,7 +155,7 @@ class RbacManifestsTest {
                         .map(verb -> rule.getApiGroups().get(0) + " " + rule.getResources().get(0) + " " + verb + " "
                                 + rule.getResourceNames()).toList())
                 .containsExactlyInAnyOrder("coordination.k8s.io leases get [vm-export-guard-leader]",
-                        "coordination.k8s.io leases update [vm-export-guard-leader]",
+                        "coordination.k8s.io leases patch [vm-export-guard-leader]",
                         "coordination.k8s.io leases create []");
         assertThat(binding.getMetadata().getNamespace()).isEqualTo("vm-export-guard");
         assertThat(binding.getRoleRef().getKind()).isEqualTo("Role");

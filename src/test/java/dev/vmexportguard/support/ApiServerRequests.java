@@ -56,6 +56,7 @@ public final class ApiServerRequests implements AutoCloseable {
 
     /** A copy of what the server recorded; the body is read without consuming it (the server still reads it). */
     private static Request of(RecordedRequest r) {
+        GuardApiCalls.recordIfGuard(r);
         String body = r.getBody() == null ? "" : new String(r.getBody().getBytes(), StandardCharsets.UTF_8);
         return new Request(r.getMethod(), r.getPath(), body, System.currentTimeMillis());
     }

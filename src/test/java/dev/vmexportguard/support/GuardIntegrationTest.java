@@ -59,10 +59,14 @@ public abstract class GuardIntegrationTest {
                 .overwriteHeadersWithName("Authorization"));
     }
 
-    /** The simulated controllers stop watching once the test is over. */
+    /**
+     * The simulated controllers stop watching once the test is over; what reached the API server and was not taken
+     * by the test is taken now, so that every call the guard made is recorded ({@link GuardApiCalls}).
+     */
     @AfterEach
     protected void stopSimulating() {
         simulator.close();
+        new ApiServerRequests(server).drain();
     }
 
     /** A bound volume {@code disk} and the VM {@code vm}, in the printableStatus, whose one disk it is. */
