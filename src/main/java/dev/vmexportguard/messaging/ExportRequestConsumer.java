@@ -27,6 +27,7 @@ import org.eclipse.microprofile.reactive.messaging.Acknowledgment;
 import org.eclipse.microprofile.reactive.messaging.Incoming;
 import org.eclipse.microprofile.reactive.messaging.Message;
 import org.jboss.logging.Logger;
+import org.jboss.logging.MDC;
 
 /**
  * Reads export requests from Kafka and answers every record: a request that cannot be read or is not valid is
@@ -88,6 +89,14 @@ public class ExportRequestConsumer {
         health.taken();
         return deciders.submit(echo.namespace() == null ? "" : echo.namespace(), orderKeys(read.request(), echo),
                 () -> {
+                    // every line logged while the request is decided names it
+                    MDC.put("requestId", echo.requestId());
+                    if (echo.namespace() != null) {
+                        MDC.put("namespace", echo.namespace());
+                    }
+                    if (echo.volumeName() != null) {
+                        MDC.put("volume", echo.volumeName());
+                    }
                     try {
                         serve(record, source, read, echo);
                         health.ended();
@@ -96,6 +105,10 @@ public class ExportRequestConsumer {
                         health.ended();
                         LOG.errorf(e, "request at %s could not be served; the channel stops", source.coordinates());
                         message.nack(e);
+                    } finally {
+                        MDC.remove("requestId");
+                        MDC.remove("namespace");
+                        MDC.remove("volume");
                     }
                 });
     }
