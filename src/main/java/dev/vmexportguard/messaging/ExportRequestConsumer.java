@@ -3,6 +3,7 @@ package dev.vmexportguard.messaging;
 import dev.vmexportguard.audit.DatabaseOutage;
 import dev.vmexportguard.audit.RequestSource;
 import dev.vmexportguard.config.GuardConfig;
+import dev.vmexportguard.config.TraceContext;
 import dev.vmexportguard.decision.ReasonCode;
 import dev.vmexportguard.decision.ResultEvent;
 import dev.vmexportguard.decision.Violation;
@@ -97,6 +98,8 @@ public class ExportRequestConsumer {
                     if (echo.volumeName() != null) {
                         MDC.put("volume", echo.volumeName());
                     }
+                    TraceContext.set(TraceContext.of(echo.requestId(), header(record, "traceparent"),
+                            header(record, "tracestate")));
                     try {
                         serve(record, source, read, echo);
                         health.ended();
@@ -106,6 +109,7 @@ public class ExportRequestConsumer {
                         LOG.errorf(e, "request at %s could not be served; the channel stops", source.coordinates());
                         message.nack(e);
                     } finally {
+                        TraceContext.clear();
                         MDC.remove("requestId");
                         MDC.remove("namespace");
                         MDC.remove("volume");
@@ -199,6 +203,12 @@ public class ExportRequestConsumer {
                 pause = pause.multipliedBy(2).compareTo(LONGEST_PAUSE) > 0 ? LONGEST_PAUSE : pause.multipliedBy(2);
             }
         }
+    }
+
+    /** The last header of the name, as text; null when there is none. */
+    private static String header(ConsumerRecord<String, byte[]> record, String name) {
+        Header header = record.headers().lastHeader(name);
+        return header == null || header.value() == null ? null : new String(header.value(), StandardCharsets.UTF_8);
     }
 
     /** The headers that can prove who sent a record (the last of each name). */
