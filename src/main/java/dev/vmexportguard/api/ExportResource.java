@@ -8,6 +8,7 @@ import dev.vmexportguard.messaging.RequestIntake;
 import dev.vmexportguard.service.AuditReaders;
 import jakarta.ws.rs.Consumes;
 import jakarta.ws.rs.GET;
+import jakarta.ws.rs.HeaderParam;
 import jakarta.ws.rs.POST;
 import jakarta.ws.rs.Path;
 import jakarta.ws.rs.PathParam;
@@ -68,8 +69,9 @@ public class ExportResource {
     @APIResponse(responseCode = "403", description = "The caller may not act for requestedBy (impersonation)",
             content = @Content(mediaType = "application/problem+json"))
     @APIResponse(responseCode = "413", description = "The body is larger than 64 KiB")
-    public Response submit(byte[] body) {
-        RequestIntake.Outcome outcome = intake.submit(body, caller.identity());
+    public Response submit(byte[] body, @HeaderParam("traceparent") String traceparent,
+                           @HeaderParam("tracestate") String tracestate) {
+        RequestIntake.Outcome outcome = intake.submit(body, caller.identity(), traceparent, tracestate);
         if (!outcome.accepted()) {
             return Problems.of(400, "Invalid export request", Messages.invalidRequest(outcome.violations()),
                     Map.of("violations", outcome.violations()));

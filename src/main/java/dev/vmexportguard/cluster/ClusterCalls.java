@@ -3,7 +3,9 @@ package dev.vmexportguard.cluster;
 import dev.vmexportguard.config.GuardConfig;
 import dev.vmexportguard.decision.Messages;
 import io.fabric8.kubernetes.client.KubernetesClientException;
+import io.micrometer.core.instrument.MeterRegistry;
 import jakarta.annotation.PreDestroy;
+import jakarta.inject.Inject;
 import jakarta.enterprise.context.ApplicationScoped;
 import java.time.Duration;
 import java.util.concurrent.ExecutionException;
@@ -41,7 +43,16 @@ public class ClusterCalls {
     /** Runs the attempts of calls that have a deadline, so that the caller can stop waiting for them. */
     private final ExecutorService attemptThreads;
 
+    /** Counts calls by verb, resource and outcome, and the attempts made again; none in unit tests. */
+    private final MeterRegistry registry;
+
     public ClusterCalls(GuardConfig config) {
+        this(config, null);
+    }
+
+    @Inject
+    public ClusterCalls(GuardConfig config, MeterRegistry registry) {
+        this.registry = registry;
         this.config = config.cluster();
         AtomicInteger count = new AtomicInteger();
         this.attemptThreads = Executors.newCachedThreadPool(r -> {
@@ -77,6 +88,20 @@ public class ClusterCalls {
     }
 
     public <T> T run(ClusterOperation operation, Supplier<T> call) {
+        String outcome = "failure";
+        try {
+            T answer = runWithRetries(operation, call);
+            outcome = "success";
+            return answer;
+        } finally {
+            if (registry != null) {
+                registry.counter("guard.cluster.calls", "verb", operation.verb(), "resource", operation.resource(),
+                        "outcome", outcome).increment();
+            }
+        }
+    }
+
+    private <T> T runWithRetries(ClusterOperation operation, Supplier<T> call) {
         Duration backoff = config.initialBackoff();
         int attempts = Math.max(1, config.maxAttempts());
         Deadline deadline = DEADLINE.get();
@@ -105,6 +130,10 @@ public class ClusterCalls {
             }
             LOG.warnf("%s failed (attempt %d of %d): %s; retrying in %d ms", operation, attempt, attempts,
                     failure.getMessage(), backoff.toMillis());
+            if (registry != null) {
+                registry.counter("guard.cluster.retries", "verb", operation.verb(), "resource", operation.resource())
+                        .increment();
+            }
             sleep(backoff);
             backoff = backoff.multipliedBy(2);
             if (backoff.compareTo(config.maxBackoff()) > 0) {

@@ -5,7 +5,10 @@ import dev.vmexportguard.cluster.VmLocks;
 import dev.vmexportguard.config.GuardConfig;
 import dev.vmexportguard.decision.EventType;
 import dev.vmexportguard.decision.ResultEvent;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Timer;
 import jakarta.enterprise.context.ApplicationScoped;
+import java.time.Duration;
 import java.time.Clock;
 import org.jboss.logging.Logger;
 
@@ -26,9 +29,11 @@ public class ExportEnding {
     private final RestartStep restarts;
     private final GuardConfig.Exports config;
     private final Clock clock;
+    private final MeterRegistry registry;
 
     public ExportEnding(ExportJobs jobs, ImageExporter images, VmLocks locks, RestartStep restarts, GuardConfig config,
-                        Clock clock) {
+                        Clock clock, MeterRegistry registry) {
+        this.registry = registry;
         this.jobs = jobs;
         this.images = images;
         this.locks = locks;
@@ -51,6 +56,12 @@ public class ExportEnding {
             job.restartDeadline = clock.instant().plus(config.restartDeadline());
         }
         jobs.advance(job, ExportJob.State.ENDING, outcome);
+        if (job.acceptedAt != null) {
+            Timer.builder("guard.export.duration").tag("result", outcome.type().name())
+                    .description("Time from an export's acceptance to its final event")
+                    .publishPercentileHistogram()
+                    .register(registry).record(Duration.between(job.acceptedAt, clock.instant()));
+        }
         LOG.infof("export %s ended: %s %s", job.requestId, outcome.type(),
                 outcome.reason() == null ? "" : outcome.reason());
         finish(job);

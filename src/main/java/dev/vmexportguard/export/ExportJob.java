@@ -12,6 +12,7 @@ import jakarta.persistence.Id;
 import jakarta.persistence.Table;
 import jakarta.persistence.Transient;
 import jakarta.persistence.Version;
+import dev.vmexportguard.config.TraceContext;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
@@ -188,6 +189,11 @@ public class ExportJob {
     /** The type of the final event (REJECTED, COMPLETED, FAILED), recorded with it; null before the end. */
     public String outcome;
 
+    /** The W3C trace context the request came with (null when none): every event of the export carries it. */
+    public String traceparent;
+
+    public String tracestate;
+
     /** The Kafka record of the request. */
     @Embedded
     public RequestSource source;
@@ -225,6 +231,11 @@ public class ExportJob {
         job.state = State.PENDING;
         job.source = source;
         job.acceptedAt = now;
+        TraceContext trace = TraceContext.of(request.requestId());
+        if (trace != null) {
+            job.traceparent = trace.traceparent();
+            job.tracestate = trace.tracestate();
+        }
         return job;
     }
 

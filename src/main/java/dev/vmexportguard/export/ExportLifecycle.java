@@ -21,6 +21,7 @@ import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import org.jboss.logging.Logger;
+import org.jboss.logging.MDC;
 
 /**
  * Owns every accepted export until it ends. One thread, on the replica that leads ({@link Leadership}), does all of it:
@@ -165,6 +166,12 @@ public class ExportLifecycle {
             return;
         }
         ExportJob.State before = job.state;
+        // every line logged by a step of the job names its request
+        MDC.put("requestId", job.requestId);
+        MDC.put("namespace", job.namespace);
+        if (job.volumeName != null) {
+            MDC.put("volume", job.volumeName);
+        }
         try {
             steps.advance(job);
         } catch (Leadership.NotLeaderException | OptimisticLockException e) {
@@ -172,6 +179,10 @@ public class ExportLifecycle {
             return;
         } catch (RuntimeException e) {
             LOG.warnf(e, "export %s (%s) failed; trying again on the next round", job.requestId, job.state);
+        } finally {
+            MDC.remove("requestId");
+            MDC.remove("namespace");
+            MDC.remove("volume");
         }
         // not on every look at a job that keeps waiting (RESTARTING): that would wake the dispatch in a loop
         if ((before.holdsSlot() && !job.state.holdsSlot())

@@ -1,6 +1,8 @@
 package dev.vmexportguard.export;
 
 import dev.vmexportguard.cluster.LeaseElection;
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.MeterRegistry;
 import io.quarkus.narayana.jta.QuarkusTransaction;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.persistence.EntityManager;
@@ -32,9 +34,19 @@ public class Leadership {
     /** The epoch this replica leads under; null while it does not lead (or has not bumped it yet). */
     private volatile Long epoch;
 
-    public Leadership(LeaseElection lease, EntityManager em) {
+    public Leadership(LeaseElection lease, EntityManager em, MeterRegistry registry) {
         this.lease = lease;
         this.em = em;
+        // gauges left by an earlier start in the same JVM (tests start the guard again) would read their old owner
+        for (String name : new String[] {"guard.leader", "guard.leader.epoch"}) {
+            registry.find(name).meters().forEach(registry::remove);
+        }
+        Gauge.builder("guard.leader", () -> leading() ? 1 : 0)
+                .description("1 while this replica leads the export lifecycle, else 0").register(registry);
+        Gauge.builder("guard.leader.epoch", () -> {
+            Long current = epoch;
+            return current == null ? 0 : current;
+        }).description("The leader epoch this replica leads under; 0 while it does not lead").register(registry);
     }
 
     void start() {

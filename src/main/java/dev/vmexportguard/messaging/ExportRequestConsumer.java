@@ -3,6 +3,7 @@ package dev.vmexportguard.messaging;
 import dev.vmexportguard.audit.DatabaseOutage;
 import dev.vmexportguard.audit.RequestSource;
 import dev.vmexportguard.config.GuardConfig;
+import dev.vmexportguard.config.TraceContext;
 import dev.vmexportguard.decision.ReasonCode;
 import dev.vmexportguard.decision.ResultEvent;
 import dev.vmexportguard.decision.Violation;
@@ -27,6 +28,7 @@ import org.eclipse.microprofile.reactive.messaging.Acknowledgment;
 import org.eclipse.microprofile.reactive.messaging.Incoming;
 import org.eclipse.microprofile.reactive.messaging.Message;
 import org.jboss.logging.Logger;
+import org.jboss.logging.MDC;
 
 /**
  * Reads export requests from Kafka and answers every record: a request that cannot be read or is not valid is
@@ -88,6 +90,16 @@ public class ExportRequestConsumer {
         health.taken();
         return deciders.submit(echo.namespace() == null ? "" : echo.namespace(), orderKeys(read.request(), echo),
                 () -> {
+                    // every line logged while the request is decided names it
+                    MDC.put("requestId", echo.requestId());
+                    if (echo.namespace() != null) {
+                        MDC.put("namespace", echo.namespace());
+                    }
+                    if (echo.volumeName() != null) {
+                        MDC.put("volume", echo.volumeName());
+                    }
+                    TraceContext.set(TraceContext.of(echo.requestId(), header(record, "traceparent"),
+                            header(record, "tracestate")));
                     try {
                         serve(record, source, read, echo);
                         health.ended();
@@ -96,6 +108,11 @@ public class ExportRequestConsumer {
                         health.ended();
                         LOG.errorf(e, "request at %s could not be served; the channel stops", source.coordinates());
                         message.nack(e);
+                    } finally {
+                        TraceContext.clear();
+                        MDC.remove("requestId");
+                        MDC.remove("namespace");
+                        MDC.remove("volume");
                     }
                 });
     }
@@ -186,6 +203,12 @@ public class ExportRequestConsumer {
                 pause = pause.multipliedBy(2).compareTo(LONGEST_PAUSE) > 0 ? LONGEST_PAUSE : pause.multipliedBy(2);
             }
         }
+    }
+
+    /** The last header of the name, as text; null when there is none. */
+    private static String header(ConsumerRecord<String, byte[]> record, String name) {
+        Header header = record.headers().lastHeader(name);
+        return header == null || header.value() == null ? null : new String(header.value(), StandardCharsets.UTF_8);
     }
 
     /** The headers that can prove who sent a record (the last of each name). */

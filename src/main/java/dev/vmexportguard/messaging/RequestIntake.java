@@ -45,6 +45,11 @@ public class RequestIntake {
     }
 
     public Outcome submit(byte[] body, Identity caller) {
+        return submit(body, caller, null, null);
+    }
+
+    /** {@link #submit(byte[], Identity)}, with the W3C trace context of the HTTP request carried on the record. */
+    public Outcome submit(byte[] body, Identity caller, String traceparent, String tracestate) {
         RequestEnvelope.Read read = RequestEnvelope.read(body, new RecordHeaders(), maxBytes);
         if (read.request() == null) {
             return new Outcome(read.validation() == null ? null : read.validation().usableRequestId(), read.violations(),
@@ -54,6 +59,12 @@ public class RequestIntake {
         String requestId = read.request().requestId();
         RecordHeaders headers = new RecordHeaders();
         callers.seal(caller, body).forEach((name, value) -> headers.add(name, value.getBytes(StandardCharsets.UTF_8)));
+        if (traceparent != null) {
+            headers.add("traceparent", traceparent.getBytes(StandardCharsets.UTF_8));
+            if (tracestate != null) {
+                headers.add("tracestate", tracestate.getBytes(StandardCharsets.UTF_8));
+            }
+        }
         requests.sendMessageAndAwait(Message.of(body).addMetadata(
                 OutgoingKafkaRecordMetadata.<String>builder().withKey(requestId).withHeaders(headers).build()));
         return new Outcome(requestId, List.of(), forbidden);

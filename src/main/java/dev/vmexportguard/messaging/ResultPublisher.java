@@ -34,11 +34,16 @@ public class ResultPublisher implements ResultChannel {
 
     @Override
     public String publish(ResultEvent event) {
+        return publish(event, null, null);
+    }
+
+    @Override
+    public String publish(ResultEvent event, String traceparent, String tracestate) {
         String value;
         Message<String> message;
         try {
             value = json.writeValueAsString(event);
-            message = record(event, value);
+            message = record(event, value, traceparent, tracestate);
         } catch (JsonProcessingException | RuntimeException e) {
             throw new Unpublishable("result event " + event.eventId() + " cannot be written as a record: " + e, e);
         }
@@ -46,7 +51,7 @@ public class ResultPublisher implements ResultChannel {
         return value;
     }
 
-    private Message<String> record(ResultEvent event, String value) {
+    private Message<String> record(ResultEvent event, String value, String traceparent, String tracestate) {
         RecordHeaders headers = new RecordHeaders();
         header(headers, "ce_specversion", "1.0");
         header(headers, "ce_id", event.eventId());
@@ -55,6 +60,12 @@ public class ResultPublisher implements ResultChannel {
         header(headers, "ce_subject", subject(event));
         header(headers, "ce_time", DateTimeFormatter.ISO_INSTANT.format(event.occurredAt()));
         header(headers, "content-type", "application/json");
+        if (traceparent != null) {
+            header(headers, "traceparent", traceparent);
+            if (tracestate != null) {
+                header(headers, "tracestate", tracestate);
+            }
+        }
         OutgoingKafkaRecordMetadata<String> metadata = OutgoingKafkaRecordMetadata.<String>builder()
                 .withKey(event.requestId())
                 .withHeaders(headers)

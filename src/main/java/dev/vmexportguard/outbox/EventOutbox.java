@@ -3,6 +3,7 @@ package dev.vmexportguard.outbox;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.vmexportguard.audit.RequestSource;
+import dev.vmexportguard.config.TraceContext;
 import dev.vmexportguard.decision.ResultEvent;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.persistence.EntityManager;
@@ -39,6 +40,21 @@ public class EventOutbox {
         row.requestId = event.requestId();
         row.event = event;
         row.source = source;
+        TraceContext trace = TraceContext.of(event.requestId());
+        if (trace != null) {
+            row.traceparent = trace.traceparent();
+            row.tracestate = trace.tracestate();
+        } else {
+            // an event of an export, decided by the lifecycle: the trace context the request was accepted with
+            @SuppressWarnings("unchecked")
+            java.util.List<Object[]> kept = em.createNativeQuery(
+                            "select traceparent, tracestate from export_job where request_id = ?1")
+                    .setParameter(1, event.requestId()).getResultList();
+            if (!kept.isEmpty()) {
+                row.traceparent = (String) kept.get(0)[0];
+                row.tracestate = (String) kept.get(0)[1];
+            }
+        }
         em.persist(row);
         transactions.registerInterposedSynchronization(new Synchronization() {
             @Override

@@ -30,6 +30,11 @@ public class OutboxEvent {
     @Column(columnDefinition = "jsonb")
     public ResultEvent event;
 
+    /** The W3C trace context of the request, put on the published record; null when it came with none. */
+    public String traceparent;
+
+    public String tracestate;
+
     /** The Kafka record of the request. */
     @Embedded
     public RequestSource source;

@@ -7,7 +7,10 @@ import dev.vmexportguard.audit.AuditLog;
 import dev.vmexportguard.audit.DatabaseOutage;
 import dev.vmexportguard.cluster.KubernetesEventRecorder;
 import dev.vmexportguard.concurrent.SerialWorker;
+import dev.vmexportguard.decision.EventType;
 import dev.vmexportguard.decision.ResultEvent;
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.MeterRegistry;
 import io.agroal.api.AgroalDataSource;
 import io.quarkus.narayana.jta.QuarkusTransaction;
 import io.quarkus.runtime.ShutdownEvent;
@@ -45,13 +48,19 @@ public class OutboxRelay {
     private final ObjectMapper json;
     private final AdvisoryLock lock;
     private final OutboxHealth health;
+    private final MeterRegistry registry;
+    private final Counter restartFailures;
     private final SerialWorker worker = new SerialWorker("event-relay");
     private final Runnable wake = worker.trigger("publishing result events", this::relay);
 
     public OutboxRelay(EntityManager em, ResultChannel channel, AuditLog audit,
                        KubernetesEventRecorder kubernetesEvents, ObjectMapper json, AgroalDataSource dataSource,
-                       OutboxHealth health) {
+                       OutboxHealth health, MeterRegistry registry) {
         this.health = health;
+        this.registry = registry;
+        this.restartFailures = Counter.builder("guard.vm.restart.failures")
+                .description("VMs the guard stopped for an export and could not start again (RESTART_FAILED)")
+                .register(registry);
         this.lock = new AdvisoryLock(dataSource, RELAY_LOCK, "publishes result events");
         this.em = em;
         this.channel = channel;
@@ -106,7 +115,7 @@ public class OutboxRelay {
             boolean again;
             try {
                 if (row.published == null) {
-                    String published = channel.publish(row.event);
+                    String published = channel.publish(row.event, row.traceparent, row.tracestate);
                     QuarkusTransaction.requiringNew().run(() -> em.createQuery(
                                     "update OutboxEvent o set o.published = ?1 where o.id = ?2")
                             .setParameter(1, published).setParameter(2, row.id).executeUpdate());
@@ -128,6 +137,11 @@ public class OutboxRelay {
                 continue;
             }
             if (!again) {
+                registry.counter("guard.result.events", "type", row.event.type().name(),
+                        "reason", row.event.reason() == null ? "" : row.event.reason().name()).increment();
+                if (row.event.type() == EventType.RESTART_FAILED) {
+                    restartFailures.increment();
+                }
                 // an event published again (a request delivered again) was recorded on its VMs the first time:
                 // the cluster is not written to for it
                 kubernetesEvents.record(row.event);

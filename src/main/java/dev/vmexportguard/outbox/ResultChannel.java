@@ -12,6 +12,11 @@ public interface ResultChannel {
      */
     String publish(ResultEvent event);
 
+    /** {@link #publish(ResultEvent)}, with the request's W3C trace context as headers (each null when none). */
+    default String publish(ResultEvent event, String traceparent, String tracestate) {
+        return publish(event);
+    }
+
     /** This event, not the broker, is the problem. */
     class Unpublishable extends RuntimeException {
         public Unpublishable(String message, Throwable cause) {

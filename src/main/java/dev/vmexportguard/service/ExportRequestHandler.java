@@ -21,6 +21,8 @@ import dev.vmexportguard.export.ExportJobs;
 import dev.vmexportguard.export.ExportLifecycle;
 import dev.vmexportguard.export.Rights;
 import dev.vmexportguard.outbox.EventOutbox;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Timer;
 import io.quarkus.narayana.jta.QuarkusTransaction;
 import jakarta.enterprise.context.ApplicationScoped;
 import java.time.Clock;
@@ -58,10 +60,19 @@ public class ExportRequestHandler {
     private final Clock clock;
     private final Duration maxAge;
     private final Duration decisionTimeout;
+    private final MeterRegistry registry;
+    private final Timer decisionLatency;
 
     public ExportRequestHandler(ClusterReader cluster, ClusterCalls calls, Callers callers, Rights rights, ExportJobs jobs,
                                 ExportLifecycle lifecycle, EventOutbox outbox, AuditLog audit, Clock clock,
-                                GuardConfig config) {
+                                GuardConfig config, MeterRegistry registry) {
+        this.registry = registry;
+        this.decisionLatency = Timer.builder("guard.request.decision")
+                .description("Time from taking a valid request to recording its answer")
+                .publishPercentileHistogram()
+                .serviceLevelObjectives(Duration.ofMillis(100), Duration.ofMillis(500), Duration.ofSeconds(1),
+                        Duration.ofSeconds(5), Duration.ofSeconds(30))
+                .register(registry);
         this.cluster = cluster;
         this.calls = calls;
         this.callers = callers;
@@ -82,12 +93,14 @@ public class ExportRequestHandler {
             audit.append(received(source, echo, payload));
             refuse(echo, ReasonCode.INVALID_REQUEST, Messages.invalidRequest(violations), source);
         });
+        counted("kafka", "REJECTED", ReasonCode.INVALID_REQUEST.name());
     }
 
     /** Answers a request that could not be handled at all; nothing was exported. */
     public void handleInternalError(RequestSource source, ResultEvent.Subject echo, String detail) {
         QuarkusTransaction.requiringNew().run(() ->
                 refuse(echo, ReasonCode.INTERNAL_ERROR, Messages.internalError(detail), source));
+        counted("kafka", "REJECTED", ReasonCode.INTERNAL_ERROR.name());
     }
 
     /**
@@ -100,7 +113,33 @@ public class ExportRequestHandler {
      */
     public Outcome handle(RequestSource source, ExportRequest request, Callers.Proof proof, String payload,
                           long recordTimestamp) {
-        return calls.withDeadline(decisionTimeout, () -> decide(source, request, proof, payload, recordTimestamp));
+        // a request taken over HTTP carries the intake's seal
+        String via = proof.headers().containsKey(Callers.SEAL_HEADER) ? "http" : "kafka";
+        Timer.Sample sample = Timer.start(registry);
+        ANSWER.remove();
+        try {
+            return calls.withDeadline(decisionTimeout, () -> decide(source, request, proof, payload, recordTimestamp));
+        } finally {
+            String[] answer = ANSWER.get();
+            ANSWER.remove();
+            sample.stop(decisionLatency);
+            if (answer != null) {
+                counted(via, answer[0], answer[1]);
+            }
+        }
+    }
+
+    /** Counts a request answered: where it came from, how it was answered and why. */
+    private void counted(String via, String outcome, String reason) {
+        registry.counter("guard.requests", "source", via, "outcome", outcome, "reason", reason == null ? "" : reason)
+                .increment();
+    }
+
+    /** How the request in hand on this thread was answered: outcome and reason. */
+    private static final ThreadLocal<String[]> ANSWER = new ThreadLocal<>();
+
+    private static void answered(String outcome, ReasonCode reason) {
+        ANSWER.set(new String[] {outcome, reason == null ? "" : reason.name()});
     }
 
     private Outcome decide(RequestSource source, ExportRequest request, Callers.Proof proof, String payload,
@@ -164,6 +203,7 @@ public class ExportRequestHandler {
             return Outcome.ANSWERED;
         }
         if (decision instanceof Decision.Rejected rejected) {
+            answered("REJECTED", rejected.reason());
             inTransaction(() -> outbox.add(ResultEvent.rejected(subject, rejected, source.coordinates(), clock.instant()),
                     source));
             return Outcome.ANSWERED;
@@ -178,6 +218,7 @@ public class ExportRequestHandler {
                     .map(j -> j.requestId).orElse("(ended meanwhile)"));
             return Outcome.ANSWERED;
         }
+        answered("ACCEPTED", null);
         lifecycle.wake();
         return Outcome.ANSWERED;
     }
@@ -188,6 +229,7 @@ public class ExportRequestHandler {
 
     private void refuseBusy(RequestSource source, ResultEvent.Subject subject, Decision decision,
                             String runningRequest) {
+        answered("REJECTED", ReasonCode.EXPORT_IN_PROGRESS);
         inTransaction(() -> outbox.add(ResultEvent.rejected(subject, new Decision.Rejected(
                 ReasonCode.EXPORT_IN_PROGRESS,
                 Messages.exportInProgress(subject.namespace(), decision.volumeName(), runningRequest),
@@ -210,11 +252,13 @@ public class ExportRequestHandler {
             return;
         }
         // before its first event is out, the outbox will publish it anyway
+        answered("REPEATED", null);
         audit.latestEvent(request.requestId()).ifPresent(latest -> inTransaction(() ->
                 outbox.republish(latest.event, source)));
     }
 
     private void refuse(ResultEvent.Subject subject, ReasonCode reason, String message, RequestSource source) {
+        answered("REJECTED", reason);
         outbox.add(ResultEvent.refusal(reason, message, source.coordinates()).build(subject, clock.instant()), source);
     }
 
