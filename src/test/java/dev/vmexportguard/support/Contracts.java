@@ -44,6 +44,12 @@ public final class Contracts {
         }
     }
 
+    /** What is wrong with {@code json} as an instance of {@code schemaJson}, a draft 2020-12 schema given whole. */
+    public static List<String> problems(String schemaJson, String json) {
+        return problems(REGISTRY.getSchema(new java.io.ByteArrayInputStream(
+                schemaJson.getBytes(java.nio.charset.StandardCharsets.UTF_8))), json);
+    }
+
     private static List<String> problems(Schema schema, String json) {
         List<Error> errors = schema.validate(json, InputFormat.JSON);
         return errors.stream().map(e -> e.getInstanceLocation() + ": " + e.getMessage()).toList();
