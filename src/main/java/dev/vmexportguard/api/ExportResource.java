@@ -23,7 +23,10 @@ import java.time.Instant;
 import java.util.List;
 import java.util.Map;
 import org.eclipse.microprofile.openapi.annotations.Operation;
+import org.eclipse.microprofile.openapi.annotations.headers.Header;
 import org.eclipse.microprofile.openapi.annotations.media.Content;
+import org.eclipse.microprofile.openapi.annotations.media.Schema;
+import org.eclipse.microprofile.openapi.annotations.parameters.RequestBody;
 import org.eclipse.microprofile.openapi.annotations.responses.APIResponse;
 
 /** Export requests over HTTP: asking for one, and its current status and history from the audit log. */
@@ -61,14 +64,22 @@ public class ExportResource {
     @POST
     @Consumes(MediaType.APPLICATION_JSON)
     @Operation(summary = "Ask for an export", description = "Same contract as the Kafka request; 202 once it is on the request topic.")
-    @APIResponse(responseCode = "202", description = "Accepted: follow it at the Location")
+    @RequestBody(required = true, description = "The request, contract v1 (/schemas/export-request-v1.json)",
+            content = @Content(mediaType = "application/json", schema = @Schema(ref = "ExportRequest")))
+    @APIResponse(responseCode = "202", description = "Accepted: follow it at the Location",
+            headers = @Header(name = "Location", description = "/api/exports/{requestId}",
+                    schema = @Schema(type = org.eclipse.microprofile.openapi.annotations.enums.SchemaType.STRING)),
+            content = @Content(mediaType = "application/json", schema = @Schema(ref = "ExportAccepted")))
     @APIResponse(responseCode = "400", description = "Not a valid request: every violation is listed",
-            content = @Content(mediaType = "application/problem+json"))
+            content = @Content(mediaType = "application/problem+json", schema = @Schema(ref = "InvalidRequestProblem")))
     @APIResponse(responseCode = "401", description = "No bearer token, or one the cluster does not accept",
-            content = @Content(mediaType = "application/problem+json"))
+            content = @Content(mediaType = "application/problem+json", schema = @Schema(ref = "Problem")))
     @APIResponse(responseCode = "403", description = "The caller may not act for requestedBy (impersonation)",
-            content = @Content(mediaType = "application/problem+json"))
-    @APIResponse(responseCode = "413", description = "The body is larger than 64 KiB")
+            content = @Content(mediaType = "application/problem+json", schema = @Schema(ref = "Problem")))
+    @APIResponse(responseCode = "413", description = "The body is larger than 64 KiB: refused before it is read"
+            + " whole, with no body")
+    @APIResponse(responseCode = "503", description = "The cluster's API server could not be asked who the caller is",
+            content = @Content(mediaType = "application/problem+json", schema = @Schema(ref = "Problem")))
     public Response submit(byte[] body, @HeaderParam("traceparent") String traceparent,
                            @HeaderParam("tracestate") String tracestate) {
         RequestIntake.Outcome outcome = intake.submit(body, caller.identity(), traceparent, tracestate);
@@ -88,9 +99,12 @@ public class ExportResource {
     @GET
     @Path("/{requestId}")
     @Operation(summary = "Current status and a page of the history of one request")
-    @APIResponse(responseCode = "200", description = "The request's status and history")
+    @APIResponse(responseCode = "200", description = "The request's status and history",
+            content = @Content(mediaType = "application/json", schema = @Schema(implementation = ExportStatus.class)))
+    @APIResponse(responseCode = "401", description = "No bearer token, or one the cluster does not accept",
+            content = @Content(mediaType = "application/problem+json", schema = @Schema(ref = "Problem")))
     @APIResponse(responseCode = "404", description = "No request of that id in a namespace the caller may read",
-            content = @Content(mediaType = "application/problem+json"))
+            content = @Content(mediaType = "application/problem+json", schema = @Schema(ref = "Problem")))
     public Response get(@PathParam("requestId") String requestId, @QueryParam("limit") Integer limit,
                         @QueryParam("cursor") String cursor) {
         int size = Paging.limit(limit, DEFAULT_HISTORY);

@@ -251,5 +251,14 @@ public interface GuardConfig {
         @WithDefault("dev.vmexportguard.export")
         @NotBlank
         String typePrefix();
+
+        /**
+         * Where the result event's JSON Schema is published: {@code ce_dataschema} is this followed by the schema's
+         * file name, which carries the contract's version ({@code export-result-v1.json}). An absolute URI ending in
+         * {@code /}.
+         */
+        @WithDefault("https://vm-export-guard.dev/schemas/")
+        @NotBlank
+        String dataschemaBase();
     }
 }

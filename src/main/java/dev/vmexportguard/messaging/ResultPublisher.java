@@ -20,6 +20,8 @@ import org.eclipse.microprofile.reactive.messaging.Message;
  */
 @ApplicationScoped
 public class ResultPublisher implements ResultChannel {
+    /** The result event's schema; its name carries the contract's version. */
+    public static final String SCHEMA = "export-result-v1.json";
 
     private final MutinyEmitter<String> results;
     private final GuardConfig.Events config;
@@ -59,6 +61,7 @@ public class ResultPublisher implements ResultChannel {
         header(headers, "ce_type", config.typePrefix() + "." + event.type().cloudEventSuffix());
         header(headers, "ce_subject", subject(event));
         header(headers, "ce_time", DateTimeFormatter.ISO_INSTANT.format(event.occurredAt()));
+        header(headers, "ce_dataschema", dataschema(config.dataschemaBase()));
         header(headers, "content-type", "application/json");
         if (traceparent != null) {
             header(headers, "traceparent", traceparent);
@@ -80,6 +83,11 @@ public class ResultPublisher implements ResultChannel {
             return ns + "/" + event.vmName();
         }
         return event.volumeName() != null ? ns + "/" + event.volumeName() : ns;
+    }
+
+    /** The schema's URI under {@code base}, with or without its closing slash. */
+    static String dataschema(String base) {
+        return (base.endsWith("/") ? base : base + "/") + SCHEMA;
     }
 
     private static void header(RecordHeaders headers, String key, String value) {

@@ -46,6 +46,8 @@ public final class GuardTopics implements AutoCloseable {
     private final Thread poller;
     private final List<ConsumerRecord<String, byte[]>> seen = new CopyOnWriteArrayList<>();
     private volatile boolean running = true;
+    /** Result events read so far, each parsed and checked against the result schema once. */
+    private final Map<String, Event> parsed = new java.util.concurrent.ConcurrentHashMap<>();
 
     /** The instance for the broker of the running application. */
     public static synchronized GuardTopics get() {
@@ -149,7 +151,7 @@ public final class GuardTopics implements AutoCloseable {
     public List<Event> results(String requestId) {
         return seen.stream()
                 .filter(r -> r.topic().equals(RESULTS) && requestId.equals(r.key()))
-                .map(GuardTopics::event)
+                .map(r -> parsed.computeIfAbsent(r.partition() + "/" + r.offset(), k -> event(r)))
                 .toList();
     }
 
@@ -194,9 +196,24 @@ public final class GuardTopics implements AutoCloseable {
         return headers;
     }
 
-    private static Event event(ConsumerRecord<String, byte[]> record) {
+    /**
+     * A result record as an event, once it is checked against the contract: the value against the result schema,
+     * and {@code ce_dataschema} naming that schema. Every test that reads results thus checks the contract too.
+     */
+    public static Event event(ConsumerRecord<String, byte[]> record) {
+        if (record.value() == null) {
+            throw new AssertionError("result record without a value at offset " + record.offset());
+        }
+        String value = new String(record.value(), StandardCharsets.UTF_8);
+        Contracts.assertValidResult(value);
+        Map<String, String> headers = headers(record);
+        String dataschema = headers.get("ce_dataschema");
+        if (dataschema == null || !dataschema.endsWith("/" + Contracts.RESULT_SCHEMA)) {
+            throw new AssertionError("result event without ce_dataschema naming " + Contracts.RESULT_SCHEMA + ": "
+                    + dataschema + "\n" + value);
+        }
         try {
-            return new Event(record.key(), JSON.readTree(record.value()), headers(record), record.offset());
+            return new Event(record.key(), JSON.readTree(record.value()), headers, record.offset());
         } catch (java.io.IOException e) {
             throw new IllegalStateException("result event is not JSON: " + new String(record.value(), StandardCharsets.UTF_8), e);
         }
