@@ -339,7 +339,8 @@ class KubernetesManifestsTest {
                 continue;
             }
             if (inTable && !line.startsWith("|")) {
-                break;
+                inTable = false; // the settings table and the Kafka security table
+                continue;
             }
             if (inTable) {
                 String[] cells = line.split("\\|");
