@@ -94,7 +94,7 @@ public class ClusterReader {
         Object printableStatus = vm.get("status", "printableStatus");
         return new ClusterSnapshot.Vm(vm.getMetadata().getName(),
                 printableStatus instanceof String s ? s : null,
-                runStrategy(vm), vm.getMetadata().getResourceVersion(), claims);
+                runStrategy(vm), vm.getMetadata().getResourceVersion(), claims, startPending(vm));
     }
 
     /** Harvester keeps the PVCs it creates for a VM in an annotation holding a JSON array of PVC objects. */
@@ -130,6 +130,15 @@ public class ClusterReader {
             return b ? "Always" : "Halted";
         }
         return null;
+    }
+
+    /**
+     * A {@code Start} request waits in the VM's {@code status.stateChangeRequests} (KubeVirt's
+     * {@code pkg/virt-controller/watch/vm/vm.go} adds one itself when a RerunOnFailure VMI failed, and starts the VM
+     * from it once its start back-off has passed).
+     */
+    static boolean startPending(GenericKubernetesResource vm) {
+        return maps(vm.get("status", "stateChangeRequests")).stream().anyMatch(r -> "Start".equals(r.get("action")));
     }
 
     static ClusterSnapshot.Vmi vmi(GenericKubernetesResource vmi) {

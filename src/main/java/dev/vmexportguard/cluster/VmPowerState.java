@@ -11,12 +11,14 @@ import java.util.Set;
  * @param vmiPhase     null when the VM has no VMI
  * @param vmiCreatedAt null when unknown or without a VMI
  * @param vmiDeleting  the VMI is being deleted (KubeVirt stopping the VM)
+ * @param startPending a start request waits on the VM's status: KubeVirt starts it, whatever it shows now
  */
 public record VmPowerState(String printableStatus, String runStrategy, Set<String> lockedBy, String vmiPhase,
-                           Instant vmiCreatedAt, boolean vmiDeleting) {
+                           Instant vmiCreatedAt, boolean vmiDeleting, boolean startPending) {
 
+    /** Stopped, and staying so: a VM with a start pending shows Stopped until KubeVirt creates its VMI. */
     public boolean stopped() {
-        return "Stopped".equals(printableStatus);
+        return "Stopped".equals(printableStatus) && !startPending;
     }
 
     /**
@@ -31,6 +33,7 @@ public record VmPowerState(String printableStatus, String runStrategy, Set<Strin
     /** For a person: {@code Stopping, VMI phase Running}. */
     public String describe() {
         return (printableStatus == null ? "no status" : printableStatus)
+                + (startPending ? " with a start pending" : "")
                 + (vmiPhase == null ? ", no VMI" : ", VMI phase " + vmiPhase + (vmiDeleting ? " (being deleted)" : ""));
     }
 }

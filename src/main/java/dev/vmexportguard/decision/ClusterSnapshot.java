@@ -40,9 +40,18 @@ public record ClusterSnapshot(
         }
     }
 
-    /** A KubeVirt VirtualMachine. {@code printableStatus} is null when the VM has no status yet. */
+    /**
+     * A KubeVirt VirtualMachine. {@code printableStatus} is null when the VM has no status yet. {@code startPending}:
+     * a {@code Start} request waits in {@code status.stateChangeRequests} (virt-api's start, or virt-controller's own
+     * after a RerunOnFailure VMI failed and was removed); the controller creates a VMI for it, after its start
+     * back-off, with no change to the VM's spec.
+     */
     public record Vm(String name, String printableStatus, String runStrategy, String resourceVersion,
-                     List<ClaimRef> claims) {
+                     List<ClaimRef> claims, boolean startPending) {
+        public Vm(String name, String printableStatus, String runStrategy, String resourceVersion, List<ClaimRef> claims) {
+            this(name, printableStatus, runStrategy, resourceVersion, claims, false);
+        }
+
         public boolean uses(String claimName) {
             return claims.stream().anyMatch(c -> c.claimName().equals(claimName));
         }

@@ -11,7 +11,11 @@ public record Evidence(Instant readAt, VolumeSeen volume, List<VmSeen> vms, List
 
     /** A VM using the volume, with its VMI; {@code printableStatus} null means no VirtualMachine object exists. */
     public record VmSeen(String name, String printableStatus, String runStrategy, String resourceVersion,
-                         String vmiPhase, String vmiResourceVersion) {
+                         String vmiPhase, String vmiResourceVersion, boolean startPending) {
+        public VmSeen(String name, String printableStatus, String runStrategy, String resourceVersion,
+                      String vmiPhase, String vmiResourceVersion) {
+            this(name, printableStatus, runStrategy, resourceVersion, vmiPhase, vmiResourceVersion, false);
+        }
     }
 
     public record PodSeen(String name, String phase, String role, String vmName) {

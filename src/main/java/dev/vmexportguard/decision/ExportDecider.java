@@ -118,13 +118,15 @@ public final class ExportDecider {
      * Safe: printableStatus Stopped (a VM without status is not) and a runStrategy other than Always (with Always,
      * KubeVirt starts it again at once), and no VMI or only one in a final phase. A VM whose strategy is
      * RerunOnFailure and whose VMI failed is not stopped either: KubeVirt shows it Stopped (its VMI is final) but
-     * starts it again by itself. A bare VMI without a VirtualMachine is judged by its phase alone.
+     * starts it again by itself, nor is a VM with a start request pending on its status: KubeVirt shows it Stopped
+     * while it waits out its start back-off, then starts it. A bare VMI without a VirtualMachine is judged by its phase
+     * alone.
      */
     static boolean safelyStopped(Optional<ClusterSnapshot.Vm> vm, Optional<ClusterSnapshot.Vmi> vmi) {
         boolean restartsFailedVmi = vm.map(v -> "RerunOnFailure".equals(v.runStrategy())).orElse(false)
                 && vmi.map(i -> "Failed".equals(i.phase())).orElse(false);
         boolean vmStopped = !restartsFailedVmi && vm.map(v -> ClusterSnapshot.STATUS_STOPPED.equals(v.printableStatus())
-                && !ClusterSnapshot.RUN_STRATEGY_ALWAYS.equals(v.runStrategy())).orElse(true);
+                && !v.startPending() && !ClusterSnapshot.RUN_STRATEGY_ALWAYS.equals(v.runStrategy())).orElse(true);
         boolean noLiveVmi = vmi.map(ClusterSnapshot.Vmi::isFinal).orElse(true);
         return vmStopped && noLiveVmi;
     }
@@ -212,7 +214,8 @@ public final class ExportDecider {
                     vm.map(ClusterSnapshot.Vm::runStrategy).orElse(null),
                     vm.map(ClusterSnapshot.Vm::resourceVersion).orElse(null),
                     vmi.map(v -> v.phase() == null ? "" : v.phase()).orElse(null),
-                    vmi.map(ClusterSnapshot.Vmi::resourceVersion).orElse(null));
+                    vmi.map(ClusterSnapshot.Vmi::resourceVersion).orElse(null),
+                    vm.map(ClusterSnapshot.Vm::startPending).orElse(false));
         }).toList();
         List<Evidence.PodSeen> pods = claim == null ? List.of() : cluster.pods().stream()
                 .filter(p -> p.claimNames().contains(claim))

@@ -16,7 +16,8 @@ public final class Messages {
                 : vm.printableStatus();
         String vmi = vm.vmiPhase() == null ? "" : ", VMI phase " + (vm.vmiPhase().isEmpty() ? "not set" : vm.vmiPhase());
         String strategy = ClusterSnapshot.RUN_STRATEGY_ALWAYS.equals(vm.runStrategy()) ? ", runStrategy Always" : "";
-        return vm.name() + " (" + state + strategy + vmi + ")";
+        String start = vm.startPending() ? ", a start pending" : "";
+        return vm.name() + " (" + state + strategy + start + vmi + ")";
     }
 
     static String describe(Evidence.PodSeen pod) {

@@ -73,6 +73,39 @@ class ClusterReaderTest {
 
     // --- VirtualMachine ---
 
+    /** As virt-controller leaves a RerunOnFailure VM after removing its failed VMI (pkg/virt-controller/watch/vm/vm.go). */
+    @Test
+    void aStartRequestOnTheVmStatusIsAPendingStart() {
+        GenericKubernetesResource vm = resource("""
+                apiVersion: kubevirt.io/v1
+                kind: VirtualMachine
+                metadata: {name: vm1, resourceVersion: "9"}
+                spec: {runStrategy: RerunOnFailure}
+                status:
+                  printableStatus: Stopped
+                  runStrategy: RerunOnFailure
+                  stateChangeRequests: [{action: Start}]
+                """);
+        GenericKubernetesResource stopping = resource("""
+                apiVersion: kubevirt.io/v1
+                kind: VirtualMachine
+                metadata: {name: vm2, resourceVersion: "10"}
+                spec: {runStrategy: RerunOnFailure}
+                status:
+                  printableStatus: Stopping
+                  stateChangeRequests: [{action: Stop, uid: 4a1c0f6e-0000-4000-8000-000000000001}]
+                """);
+
+        assertThat(reader.vm(vm).startPending()).isTrue();
+        assertThat(reader.vm(stopping).startPending()).isFalse();
+        assertThat(reader.vm(resource("""
+                apiVersion: kubevirt.io/v1
+                kind: VirtualMachine
+                metadata: {name: vm3}
+                spec: {runStrategy: Halted}
+                """)).startPending()).isFalse();
+    }
+
     @Test
     void vmClaimsComeFromPvcAndDataVolumeDisksInSpecOrder() {
         GenericKubernetesResource vm = resource("""

@@ -628,6 +628,23 @@ class ExportDeciderTest {
         assertThat(ExportDecider.safelyStopped(c.snapshot().vm("vm1"), c.snapshot().vmi("vm1"))).isFalse();
     }
 
+    /**
+     * After removing a failed RerunOnFailure VMI, KubeVirt adds a Start request to the VM's status and shows it Stopped
+     * with no VMI while it waits out its start back-off; then it starts the VM.
+     */
+    @Test
+    void stoppedVmWithAStartPendingIsRefused() {
+        Cluster c = cluster().volume(DISK);
+        c.vms.add(new ClusterSnapshot.Vm("vm1", "Stopped", "RerunOnFailure", "7", List.of(
+                new ClusterSnapshot.ClaimRef(DISK, ClusterSnapshot.ClaimSource.PERSISTENT_VOLUME_CLAIM, false)), true));
+
+        Decision.Rejected r = rejected(decide(request("vm1", null), c), ReasonCode.VM_RUNNING);
+
+        assertThat(r.message()).contains("vm1 (Stopped, a start pending)");
+        assertThat(r.observed().vms()).singleElement().satisfies(vm -> assertThat(vm.startPending()).isTrue());
+        assertThat(ExportDecider.safelyStopped(c.snapshot().vm("vm1"), c.snapshot().vmi("vm1"))).isFalse();
+    }
+
     @Test
     void imageWithTheRightNameButAnotherRequestIdIsNotAdopted() {
         Cluster c = stoppedVm1().image(ImagePlan.imageName(REQUEST_ID), "foreign", "req-other");

@@ -110,6 +110,58 @@ class GuidedPathTest extends GuardIntegrationTest {
                 .body("history.type", hasItems("STOPPING_VM", "VM_STOPPED", "BACKUP_READY", "COMPLETED", "VM_RESTARTED"));
     }
 
+    /**
+     * KubeVirt starts the VM the guard stopped by itself (a start request of its own on the VM's status, as it adds
+     * when a RerunOnFailure VM's VMI failed): no change to the VM, so the lock's admission policy cannot refuse it.
+     * The guard sees the new VMI, ends the export and removes the image.
+     */
+    @Test
+    void vmStartedByKubeVirtItselfDuringTheCopyEndsTheExportAndRemovesTheImage() {
+        simulator.runningVm(ns, "vm1", "RerunOnFailure", DISK);
+        simulator.servePower(server, ns, "vm1", Duration.ofMillis(300), Power.WORKS);
+
+        String id = sendAs("alice", "vm1", ",\"onRunning\":\"STOP\"");
+        String image = imageOf(id);
+        simulator.progress(ns, image, 20);
+        simulator.controllerRestarts(ns, "vm1");
+
+        Event failed = awaitEvent(id, "FAILED");
+        assertThat(failed.reason()).isEqualTo("VM_STARTED_DURING_EXPORT");
+        assertThat(failed.message()).contains(ns + "/vm1").contains("deleted");
+        await().untilAsserted(() -> assertThat(cluster.guardImages(ns)).isEmpty());
+        assertThat(simulator.subresourceCalls()).containsExactly("vm1 stop {}");
+        assertThat(types(id)).containsExactly("STOPPING_VM", "VM_STOPPED", "STARTED", "PROGRESS", "FAILED");
+        AuditApi.export(id, 5).body("status", equalTo("FAILED")).body("reason", equalTo("VM_STARTED_DURING_EXPORT"));
+    }
+
+    /**
+     * A RerunOnFailure VM whose VMI failed, removed by KubeVirt, which waits out its start back-off with a Start
+     * request on the VM's status: it shows Stopped with no VMI, and is refused all the same, with nothing created.
+     */
+    @Test
+    void vmShowingStoppedWithAStartPendingIsRefused() {
+        cluster.vm(ns, "vm1", "Stopped", DISK);
+        GenericKubernetesResource waiting = vm();
+        Map<String, Object> spec = new java.util.LinkedHashMap<>((Map<String, Object>) waiting.get("spec"));
+        spec.put("runStrategy", "RerunOnFailure");
+        waiting.setAdditionalProperty("spec", spec);
+        waiting = cluster.vms(ns).resource(waiting).update();
+        Map<String, Object> status = new java.util.LinkedHashMap<>((Map<String, Object>) waiting.get("status"));
+        status.put("runStrategy", "RerunOnFailure");
+        status.put("stateChangeRequests", List.of(Map.of("action", "Start")));
+        waiting.setAdditionalProperty("status", status);
+        cluster.vms(ns).resource(waiting).updateStatus();
+
+        String id = sendAs("alice", "vm1", "");
+
+        Event rejected = awaitEvent(id, "REJECTED");
+        assertThat(rejected.reason()).isEqualTo("VM_RUNNING");
+        assertThat(rejected.message()).contains(ns + "/vm1 (Stopped, a start pending)");
+        assertThat(rejected.body().path("observed").path("vms").get(0).path("startPending").asBoolean()).isTrue();
+        assertThat(cluster.guardImages(ns)).isEmpty();
+        assertThat(simulator.subresourceCalls()).isEmpty();
+    }
+
     @Test
     void runStrategyAlwaysIsPutBack() {
         simulator.runningVm(ns, "vm1", "Always", DISK);

@@ -6,10 +6,13 @@ import static org.awaitility.Awaitility.await;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.vmexportguard.cluster.KubernetesResources;
+import dev.vmexportguard.support.ApiServerRequests;
+import dev.vmexportguard.support.EventOrder;
 import dev.vmexportguard.support.GuardProcess;
 import dev.vmexportguard.support.GuardTopics;
 import dev.vmexportguard.support.HarvesterCluster;
 import dev.vmexportguard.support.HarvesterSimulator;
+import dev.vmexportguard.support.HarvesterSimulator.Power;
 import dev.vmexportguard.support.KafkaBrokerResource;
 import dev.vmexportguard.support.ProcessBackingServices;
 import dev.vmexportguard.support.Requests;
@@ -44,11 +47,17 @@ class GuardRestartIT {
     private static final String NS = "burst";
     private static final int STOPPED_VMS = 16;
     private static final int RUNNING_VMS = 4;
+    private static final String GUIDED = "guided";
+    private static final int GUIDED_VMS = 3;
 
     static ProcessBackingServices services;
     static KubernetesServer api;
     static Map<String, String> environment;
     static ScheduledExecutorService imageController;
+    static ApiServerRequests calls;
+    static HarvesterSimulator simulator;
+    /** Harvester's backup controller answers only once a test lets it. */
+    static final java.util.concurrent.atomic.AtomicBoolean backupsReady = new java.util.concurrent.atomic.AtomicBoolean();
 
     @BeforeAll
     static void startBackingServices() {
@@ -57,14 +66,22 @@ class GuardRestartIT {
         environment = services.environment();
         environment.put("GUARD_EXPORTS_MAX_CONCURRENT", "3");
         environment.put("QUARKUS_SHUTDOWN_TIMEOUT", "20s");
+        calls = new ApiServerRequests(api).recordInBackground();
         imageController = Executors.newSingleThreadScheduledExecutor();
-        HarvesterSimulator simulator = new HarvesterSimulator(api.getClient());
+        simulator = new HarvesterSimulator(api.getClient());
         imageController.scheduleWithFixedDelay(() -> simulator.advanceImages(NS, 10), 300, 300, TimeUnit.MILLISECONDS);
+        imageController.scheduleWithFixedDelay(() -> {
+            if (backupsReady.get()) {
+                simulator.readyBackups(GUIDED);
+            }
+            simulator.advanceImages(GUIDED, 5);
+        }, 300, 300, TimeUnit.MILLISECONDS);
     }
 
     @AfterAll
     static void stopBackingServices() {
         imageController.shutdownNow();
+        calls.close();
         services.stop();
     }
 
@@ -134,6 +151,25 @@ class GuardRestartIT {
             assertThat(finalTypes(topics, id)).as("final events for %s", id).isNotEmpty().containsOnly("REJECTED");
             assertThat(auditedFinalTypes(third, id)).isNotEmpty().containsOnly("REJECTED");
         }
+        for (String id : all) {
+            List<String> published = EventOrder.checkTopic(id, topics.results(id));
+            List<String> audited = EventOrder.checkAudit(id, auditHistory(third, id));
+            assertThat(audited).as("events of %s in the audit and on the topic", id)
+                    .containsExactlyInAnyOrderElementsOf(published);
+        }
+        // what reached the API server: one image created for each stopped VM's request, none for the others, whatever
+        // the kills interrupted (a create asked again after a kill is answered 409 and changes nothing)
+        List<String> created = calls.all().stream()
+                .filter(r -> r.method().equals("POST") && r.succeeded()
+                        && r.path().startsWith("/apis/harvesterhci.io/v1beta1/namespaces/" + NS + "/virtualmachineimages"))
+                .map(r -> requestIdOf(r.body())).toList();
+        assertThat(created).as("images created, by requestId").containsExactlyInAnyOrderElementsOf(stopped);
+        List<ApiServerRequests.Request> burst = calls.all().stream()
+                .filter(r -> r.path().contains("/namespaces/" + NS + "/")).toList();
+        assertThat(burst.stream().filter(r -> r.path().contains("/virtualmachines/") && r.method().equals("PUT")))
+                .as("no VM stopped or started").isEmpty();
+        assertThat(burst.stream().filter(r -> r.method().equals("DELETE") && r.path().contains("virtualmachineimages")))
+                .as("no image deleted").isEmpty();
         List<GenericKubernetesResource> images = api.getClient()
                 .genericKubernetesResources(KubernetesResources.VIRTUAL_MACHINE_IMAGE).inNamespace(NS).list().getItems();
         Map<String, Long> imagesPerRequest = images.stream().collect(Collectors.groupingBy(
@@ -157,6 +193,104 @@ class GuardRestartIT {
             long end = admin.listOffsets(Map.of(partition, OffsetSpec.latest())).partitionResult(partition).get().offset();
             assertThat(committed.get(partition).offset()).isEqualTo(end);
         }
+    }
+
+    /**
+     * Guided exports (stop, back up, export, start again), the guard killed while KubeVirt stops the VMs, again while
+     * it waits for the backups, and again as the exports end: each VM is stopped once and started once, each backup
+     * and image created once, each request ends once with its events in order, and the VMs run again.
+     */
+    @Test
+    void killedWhileStoppingWaitingForBackupsAndEndingEachVmStoppedAndStartedOnce() throws Exception {
+        List<String> ids = new ArrayList<>();
+        for (int i = 0; i < GUIDED_VMS; i++) {
+            String disk = "g" + i + "-disk-0-aaaaa";
+            new HarvesterCluster(api.getClient()).volume(GUIDED, disk);
+            simulator.runningVm(GUIDED, "g" + i, "RerunOnFailure", disk);
+            simulator.servePower(api, GUIDED, "g" + i, Duration.ofSeconds(4), Power.WORKS);
+            ids.add(Requests.newRequestId());
+        }
+        GuardTopics topics = GuardTopics.get();
+
+        GuardProcess first = GuardProcess.start("guided-first", environment);
+        first.awaitReady(Duration.ofSeconds(60));
+        for (int i = 0; i < GUIDED_VMS; i++) {
+            topics.send(ids.get(i), Requests.request(ids.get(i), GUIDED, "g" + i, null).replace("}",
+                    ",\"onRunning\":\"STOP\",\"backupFirst\":true,\"restartAfter\":true}"));
+        }
+        // KubeVirt is stopping the VMs (they take 4 s)
+        await().atMost(Duration.ofSeconds(60)).until(() -> count(topics, ids, "STOPPING_VM") == GUIDED_VMS);
+        first.kill();
+        assertThat(count(topics, ids, "VM_STOPPED")).as("killed while the VMs stop").isLessThan(GUIDED_VMS);
+
+        GuardProcess second = GuardProcess.start("guided-second", environment);
+        second.awaitReady(Duration.ofSeconds(60));
+        // every backup asked for, none ready
+        await().atMost(Duration.ofSeconds(60)).until(() -> api.getClient().genericKubernetesResources(
+                KubernetesResources.VIRTUAL_MACHINE_BACKUP).inNamespace(GUIDED).list().getItems().size() == GUIDED_VMS);
+        second.kill();
+        assertThat(count(topics, ids, "BACKUP_READY")).isZero();
+
+        backupsReady.set(true);
+        GuardProcess third = GuardProcess.start("guided-third", environment);
+        third.awaitReady(Duration.ofSeconds(60));
+        // the first export ends: killed as the exports end and the VMs are started again
+        await().atMost(Duration.ofSeconds(90)).pollInterval(Duration.ofMillis(50))
+                .until(() -> count(topics, ids, "COMPLETED") >= 1);
+        third.kill();
+
+        GuardProcess fourth = GuardProcess.start("guided-fourth", environment);
+        fourth.awaitReady(Duration.ofSeconds(60));
+        await().atMost(Duration.ofSeconds(120)).until(() -> count(topics, ids, "VM_RESTARTED") == GUIDED_VMS);
+
+        for (String id : ids) {
+            List<String> published = EventOrder.checkTopic(id, topics.results(id));
+            assertThat(finalTypes(topics, id)).as("final events of %s", id).containsOnly("COMPLETED");
+            assertThat(EventOrder.checkAudit(id, auditHistory(fourth, id))).as("audit of %s", id)
+                    .containsExactlyInAnyOrderElementsOf(published);
+        }
+        List<ApiServerRequests.Request> guided = calls.all().stream()
+                .filter(r -> r.path().contains("/namespaces/" + GUIDED + "/")).toList();
+        for (int i = 0; i < GUIDED_VMS; i++) {
+            String vm = "g" + i;
+            assertThat(guided.stream().filter(r -> r.method().equals("PUT") && r.path().endsWith("/" + vm + "/stop")))
+                    .as("stops of %s", vm).hasSize(1);
+            assertThat(guided.stream().filter(r -> r.method().equals("PUT") && r.path().endsWith("/" + vm + "/start")))
+                    .as("starts of %s", vm).hasSize(1);
+            GenericKubernetesResource current = api.getClient().genericKubernetesResources(KubernetesResources.VIRTUAL_MACHINE)
+                    .inNamespace(GUIDED).withName(vm).get();
+            await().atMost(Duration.ofSeconds(30)).untilAsserted(() -> assertThat(api.getClient()
+                    .genericKubernetesResources(KubernetesResources.VIRTUAL_MACHINE).inNamespace(GUIDED).withName(vm).get()
+                    .<String>get("status", "printableStatus")).as("%s runs again", vm).isEqualTo("Running"));
+            Map<String, String> annotations = current.getMetadata().getAnnotations();
+            assertThat(annotations == null ? Map.of() : annotations).doesNotContainKey(KubernetesResources.ANNOTATION_EXPORT_LOCK);
+        }
+        List<String> imagesCreated = guided.stream().filter(r -> r.method().equals("POST") && r.succeeded()
+                && r.path().endsWith("/virtualmachineimages")).map(r -> requestIdOf(r.body())).toList();
+        assertThat(imagesCreated).as("images created, by requestId").containsExactlyInAnyOrderElementsOf(ids);
+        List<String> backupsCreated = guided.stream().filter(r -> r.method().equals("POST") && r.succeeded()
+                && r.path().endsWith("/virtualmachinebackups")).map(r -> requestIdOf(r.body())).toList();
+        assertThat(backupsCreated).as("backups created, by requestId").containsExactlyInAnyOrderElementsOf(ids);
+        assertThat(fourth.terminate(Duration.ofSeconds(30))).as("stopped on SIGTERM").isTrue();
+    }
+
+    private static String requestIdOf(String body) {
+        try {
+            return JSON.readTree(body).path("metadata").path("annotations").path(KubernetesResources.ANNOTATION_REQUEST_ID)
+                    .asText();
+        } catch (Exception e) {
+            throw new AssertionError("an image create whose body is not JSON: " + body, e);
+        }
+    }
+
+    /** The request's audit rows, oldest first, as {@link EventOrder} reads them. */
+    private static List<EventOrder.Seen> auditHistory(GuardProcess guard, String id) throws Exception {
+        JsonNode rows = JSON.readTree(guard.get("/api/audit?limit=500&requestId=" + id)).path("items");
+        List<JsonNode> sorted = new ArrayList<>();
+        rows.forEach(sorted::add);
+        sorted.sort(java.util.Comparator.comparingLong(row -> row.path("id").asLong()));
+        return sorted.stream().map(row -> new EventOrder.Seen(row.path("eventId").asText(), row.path("type").asText()))
+                .toList();
     }
 
     private static long answered(GuardTopics topics, List<String> ids) {

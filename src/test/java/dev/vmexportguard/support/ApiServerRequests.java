@@ -1,24 +1,37 @@
 package dev.vmexportguard.support;
 
+import io.fabric8.mockwebserver.MockWebServer;
+import io.fabric8.mockwebserver.http.Dispatcher;
+import io.fabric8.mockwebserver.http.MockResponse;
 import io.fabric8.mockwebserver.http.RecordedRequest;
 import io.quarkus.test.kubernetes.client.KubernetesServer;
+import java.lang.reflect.Field;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
+import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 
 /**
- * What reached the test API server, in the order it arrived: the server records every request it serves, and this
- * reads them. {@link #drain} takes what arrived since the last call; {@link #recordInBackground} keeps taking them
- * on a thread of its own (for a server shared with processes), so that {@link #all} holds every request so far.
+ * What reached the test API server, in the order it arrived, with the body as it came and the status code it was
+ * answered: a dispatcher put in front of the server's own (its CRUD store and the tests' expectations) takes each
+ * request before that one reads its body, and its answer after. {@link #drain} takes what arrived since the last call;
+ * {@link #recordInBackground} keeps taking them on a thread of its own (for a server shared with processes), so that
+ * {@link #all} holds every request so far.
  */
 public final class ApiServerRequests implements AutoCloseable {
     private static final Set<String> CHANGING = Set.of("POST", "PUT", "PATCH", "DELETE");
 
-    /** One request as the server received it, with the test's clock when it was taken. */
-    public record Request(String method, String path, String body, long atMillis) {
+    /** One request as the server received it, the status code of its answer, and the test's clock when it came. */
+    public record Request(String method, String path, String body, int code, long atMillis) {
+        /** Answered with a 2xx: what it asked was done. */
+        public boolean succeeded() {
+            return code >= 200 && code < 300;
+        }
+
         public boolean changes() {
             return CHANGING.contains(method) && !path.contains("/subjectaccessreviews")
                     && !path.contains("/tokenreviews") && !path.contains("/selfsubjectaccessreviews");
@@ -31,34 +44,90 @@ public final class ApiServerRequests implements AutoCloseable {
     }
 
     private final KubernetesServer server;
+    private final Recording recording;
     private final List<Request> all = new CopyOnWriteArrayList<>();
     private volatile Thread recorder;
 
     public ApiServerRequests(KubernetesServer server) {
         this.server = server;
+        this.recording = Recording.of(server);
     }
 
     /** Every request that reached the server since the last drain (waiting for none). */
     public List<Request> drain() {
         List<Request> taken = new ArrayList<>();
+        recording.taken.drainTo(taken);
+        all.addAll(taken);
+        discardServerQueue();
+        return taken;
+    }
+
+    /** The server keeps its own queue of what it received; this class reads its own copies, so that one is emptied. */
+    private void discardServerQueue() {
         try {
-            RecordedRequest r;
-            while ((r = server.getKubernetesMockServer().takeRequest(1, TimeUnit.MILLISECONDS)) != null) {
-                Request request = of(r);
-                taken.add(request);
-                all.add(request);
+            while (server.getKubernetesMockServer().takeRequest(0, TimeUnit.MILLISECONDS) != null) {
+                // taken through the recording dispatcher, with the body and the answer
             }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
-        return taken;
     }
 
-    /** A copy of what the server recorded; the body is read without consuming it (the server still reads it). */
-    private static Request of(RecordedRequest r) {
-        GuardApiCalls.recordIfGuard(r);
-        String body = r.getBody() == null ? "" : new String(r.getBody().getBytes(), StandardCharsets.UTF_8);
-        return new Request(r.getMethod(), r.getPath(), body, System.currentTimeMillis());
+    /**
+     * The dispatcher in front of the server's own: it copies each request's body before the server's dispatcher reads
+     * it, and records the status code of the answer. Put in once per server; the server's own dispatcher keeps
+     * serving the tests' expectations and custom resources (it is still the one the server is configured with).
+     */
+    private static final class Recording extends Dispatcher {
+        private final Dispatcher served;
+        final BlockingQueue<Request> taken = new LinkedBlockingQueue<>();
+
+        private Recording(Dispatcher served) {
+            this.served = served;
+        }
+
+        static synchronized Recording of(KubernetesServer server) {
+            try {
+                MockWebServer web = (MockWebServer) field(server.getKubernetesMockServer(), "server");
+                Dispatcher current = (Dispatcher) field(web, "dispatcher");
+                if (current instanceof Recording recording) {
+                    return recording;
+                }
+                Recording recording = new Recording(current);
+                web.setDispatcher(recording);
+                return recording;
+            } catch (ReflectiveOperationException e) {
+                throw new IllegalStateException("the test server's dispatcher is not where it was", e);
+            }
+        }
+
+        @Override
+        public MockResponse dispatch(RecordedRequest request) {
+            GuardApiCalls.recordIfGuard(request);
+            String body = request.getBody() == null ? "" : new String(request.getBody().getBytes(), StandardCharsets.UTF_8);
+            long at = System.currentTimeMillis();
+            MockResponse response = served.dispatch(request);
+            taken.add(new Request(request.getMethod(), request.getPath(), body, response == null ? 0 : response.code(), at));
+            return response;
+        }
+
+        @Override
+        public void shutdown() {
+            served.shutdown();
+        }
+
+        private static Object field(Object owner, String name) throws ReflectiveOperationException {
+            for (Class<?> c = owner.getClass(); c != null; c = c.getSuperclass()) {
+                try {
+                    Field f = c.getDeclaredField(name);
+                    f.setAccessible(true);
+                    return f.get(owner);
+                } catch (NoSuchFieldException e) {
+                    // up one class
+                }
+            }
+            throw new NoSuchFieldException(name);
+        }
     }
 
     /** Requests that change something (creates, updates, patches, deletes; reviews only ask and are left out). */
@@ -71,10 +140,11 @@ public final class ApiServerRequests implements AutoCloseable {
         Thread t = new Thread(() -> {
             while (!Thread.currentThread().isInterrupted()) {
                 try {
-                    RecordedRequest r = server.getKubernetesMockServer().takeRequest(200, TimeUnit.MILLISECONDS);
+                    Request r = recording.taken.poll(200, TimeUnit.MILLISECONDS);
                     if (r != null) {
-                        all.add(of(r));
+                        all.add(r);
                     }
+                    discardServerQueue();
                 } catch (InterruptedException e) {
                     return;
                 }

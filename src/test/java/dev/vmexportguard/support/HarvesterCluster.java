@@ -73,6 +73,8 @@ public final class HarvesterCluster {
         }
         Map<String, Object> status = new LinkedHashMap<>();
         status.put("printableStatus", printableStatus);
+        // virt-controller's status.runStrategy: the strategy it last acted on
+        status.put("runStrategy", "Stopped".equals(printableStatus) ? "Halted" : "RerunOnFailure");
         status.put("created", !"Stopped".equals(printableStatus));
         status.put("ready", "Running".equals(printableStatus));
         created.setAdditionalProperty("status", status);

@@ -233,13 +233,13 @@ public final class HarvesterSimulator {
                 if (gracePeriod == null || (vmiGrace != null && gracePeriod >= old)) {
                     return conflict(vm, "Halted only supports manual stop requests with a shorter graceperiod");
                 }
-                change = () -> stateChangeRequest(ns, vm, "Stop");
+                change = () -> stopRequest(ns, vm, vmi.getMetadata().getUid());
             }
             case "RerunOnFailure", "Manual" -> {
                 if (!live) {
                     return conflict(vm, "VM is not running");
                 }
-                change = () -> stateChangeRequest(ns, vm, "Stop");
+                change = () -> stopRequest(ns, vm, vmi.getMetadata().getUid());
             }
             default -> change = () -> setRunStrategy(ns, vm, "Halted");
         }
@@ -318,7 +318,7 @@ public final class HarvesterSimulator {
         List<String> requests = requests(current);
         if (vmi != null) {
             boolean deleting = vmi.getMetadata().getDeletionTimestamp() != null;
-            boolean stopAsked = requests.contains("Stop");
+            boolean stopAsked = stopRequestFor(current, vmi);
             boolean stop = switch (strategy) {
                 case "Always", "RerunOnFailure" -> stopAsked || isFinal(vmi);
                 case "Manual" -> stopAsked;
@@ -335,7 +335,13 @@ public final class HarvesterSimulator {
             boolean startAsked = requests.contains("Start");
             switch (strategy) {
                 case "Always", "Once" -> startVmi(ns, vm, how.startTakes());
-                case "RerunOnFailure", "Manual" -> {
+                case "RerunOnFailure" -> {
+                    // "when coming here from a different RunStrategy we have to start the VM"
+                    if (startAsked || !strategy.equals(current.get("status", "runStrategy"))) {
+                        startVmi(ns, vm, how.startTakes());
+                    }
+                }
+                case "Manual" -> {
                     if (startAsked) {
                         startVmi(ns, vm, how.startTakes());
                     }
@@ -495,6 +501,8 @@ public final class HarvesterSimulator {
                 : new LinkedHashMap<>(current.get("status"));
         Map<String, Object> wanted = new LinkedHashMap<>(status);
         wanted.put("printableStatus", printable);
+        // the strategy this round acted on: a later change of spec.runStrategy is told from it
+        wanted.put("runStrategy", strategyOf(current));
         wanted.put("created", vmi != null);
         wanted.put("ready", "Running".equals(printable));
         if (!wanted.equals(status)) {
@@ -533,13 +541,40 @@ public final class HarvesterSimulator {
         return list.stream().map(r -> String.valueOf(((Map<String, Object>) r).get("action"))).toList();
     }
 
-    /** virt-api's stop or start request on the VM's status (a stop replaces what is there). */
+    /**
+     * virt-controller's {@code hasStopRequestForVMI}: the first state change request is a Stop naming this VMI's UID
+     * (a stop request left from an earlier VMI does not stop a new one).
+     */
+    @SuppressWarnings("unchecked")
+    private static boolean stopRequestFor(GenericKubernetesResource vm, GenericKubernetesResource vmi) {
+        if (!(vm.get("status", "stateChangeRequests") instanceof List<?> list) || list.isEmpty()) {
+            return false;
+        }
+        Map<String, Object> first = (Map<String, Object>) list.get(0);
+        return "Stop".equals(first.get("action")) && first.get("uid") != null
+                && first.get("uid").equals(vmi.getMetadata().getUid());
+    }
+
+    /** virt-api's stop: a Stop request naming the UID of the VMI it means, in place of what is there. */
+    private void stopRequest(String ns, String vm, String vmiUid) {
+        GenericKubernetesResource current = cluster.vms(ns).withName(vm).get();
+        Map<String, Object> status = current.get("status") == null ? new LinkedHashMap<>()
+                : new LinkedHashMap<>(current.get("status"));
+        Map<String, Object> request = new LinkedHashMap<>();
+        request.put("action", "Stop");
+        request.put("uid", vmiUid);
+        status.put("stateChangeRequests", new ArrayList<>(List.of(request)));
+        current.setAdditionalProperty("status", status);
+        cluster.vms(ns).resource(current).updateStatus();
+    }
+
+    /** A start request on the VM's status, after those already there (virt-api's start, or virt-controller's own). */
     private void stateChangeRequest(String ns, String vm, String action) {
         GenericKubernetesResource current = cluster.vms(ns).withName(vm).get();
         Map<String, Object> status = current.get("status") == null ? new LinkedHashMap<>()
                 : new LinkedHashMap<>(current.get("status"));
         List<Object> requests = new ArrayList<>();
-        if (!"Stop".equals(action) && status.get("stateChangeRequests") instanceof List<?> list) {
+        if (status.get("stateChangeRequests") instanceof List<?> list) {
             requests.addAll(list);
         }
         requests.add(Map.of("action", action));
