@@ -114,15 +114,17 @@ public class ExportResource {
             // a request of a namespace the caller may not read is, to it, no request at all
             return Problems.of(404, "No such request", "no request " + requestId);
         }
-        List<AuditEntryView> rows = audit.history(requestId, Paging.decode(cursor, Paging.AFTER), size + 1).stream()
-                .map(AuditEntryView::of).toList();
-        List<AuditEntryView> page = rows.size() <= size ? rows : rows.subList(0, size);
-        String next = rows.size() <= size ? null : Paging.encode(Paging.AFTER, page.get(size - 1).id());
+        // the status is read before the history: rows are only ever added, so the history read after it holds the
+        // status's event (an event audited in between shows in the history first, in the status on the next read)
         AuditEntry newest = audit.search(new AuditFilter(requestId, null, null, null, null, null, null, null), null, 1)
                 .get(0);
         AuditEntry latestEvent = audit.latestEvent(requestId).orElse(newest);
         AuditEntryView.Image image = audit.latestWithImage(requestId).map(AuditEntryView::of)
                 .map(AuditEntryView::image).orElse(null);
+        List<AuditEntryView> rows = audit.history(requestId, Paging.decode(cursor, Paging.AFTER), size + 1).stream()
+                .map(AuditEntryView::of).toList();
+        List<AuditEntryView> page = rows.size() <= size ? rows : rows.subList(0, size);
+        String next = rows.size() <= size ? null : Paging.encode(Paging.AFTER, page.get(size - 1).id());
         return Response.ok(new ExportStatus(requestId, latestEvent.entryType, latestEvent.reason, latestEvent.message,
                 latestEvent.namespace, latestEvent.vmName, latestEvent.volumeName, latestEvent.requestedBy,
                 latestEvent.caller, image, newest.occurredAt, page, next)).build();

@@ -91,6 +91,9 @@ class LifecycleTest extends GuardIntegrationTest {
         assertThat(events.get(2).message()).contains("70%");
         assertThat(completed.reason()).isNull();
         assertThat(completed.headers()).containsEntry("ce_type", "dev.vmexportguard.export.completed");
+        assertThat(events.get(0).headers()).containsEntry("ce_type", "dev.vmexportguard.export.started");
+        assertThat(events.get(1).headers()).containsEntry("ce_type", "dev.vmexportguard.export.progress");
+        assertThat(events.get(2).headers()).containsEntry("ce_type", "dev.vmexportguard.export.progress");
         assertThat(completed.body().path("image").path("size").asLong()).isEqualTo(10_737_418_240L);
         assertThat(completed.body().path("image").path("virtualSize").asLong()).isEqualTo(10_737_418_240L);
         assertThat(completed.body().path("image").path("storageClassName").asText()).isEqualTo("lh-" + export.image());
@@ -262,6 +265,14 @@ class LifecycleTest extends GuardIntegrationTest {
         assertThat(queuedC.body().path("queuePosition").asInt()).isEqualTo(1);
         assertThat(queuedD.body().path("queuePosition").asInt()).isEqualTo(2);
         assertThat(queuedC.message()).contains("position 1");
+        assertThat(queuedC.headers().get("ce_type")).isEqualTo("dev.vmexportguard.export.queued");
+        // the Kubernetes Event on the VM says it waits, and where
+        await().untilAsserted(() -> assertThat(server.getClient().v1().events().inNamespace(ns).list().getItems())
+                .filteredOn(e -> "vm-c".equals(e.getInvolvedObject().getName()) && "ExportQueued".equals(e.getReason()))
+                .singleElement().satisfies(e -> {
+                    assertThat(e.getType()).isEqualTo("Normal");
+                    assertThat(e.getMessage()).contains("position 1");
+                }));
         // d's VM is started while it waits: when its turn comes, the check done again refuses it
         simulator.startVm(ns, "vm-d", "vm-d-disk-0-abcde");
 
@@ -275,6 +286,32 @@ class LifecycleTest extends GuardIntegrationTest {
         assertThat(refusedD.reason()).isEqualTo("VM_RUNNING");
         assertThat(topics.results(d)).extracting(Event::type).containsExactly("QUEUED", "REJECTED");
         assertThat(cluster.guardImages(ns)).hasSize(3);
+    }
+
+    /**
+     * The API server fails right after the image is created, before the guard has looked at the VMs once more: the
+     * export ends FAILED with the API server's trouble as its reason, and the image it created is removed.
+     */
+    @Test
+    void aClusterErrorRightAfterTheImageIsCreatedFailsTheExportAndRemovesTheImage() {
+        stoppedVm("vm1", DISK);
+        String pods = "/api/v1/namespaces/" + ns + "/pods";
+        dev.vmexportguard.support.LostAnswers.afterCreate(server,
+                dev.vmexportguard.support.LostAnswers.path("/apis/harvesterhci.io/v1beta1", ns, "virtualmachineimages"),
+                () -> server.expect().get().withPath(pods)
+                        .andReturn(500, dev.vmexportguard.support.LostAnswers.serverError()).always());
+
+        String id = send("vm1", null);
+
+        Event failed = awaitFinal(id);
+        assertThat(failed.type()).isEqualTo("FAILED");
+        assertThat(failed.reason()).isEqualTo("CLUSTER_UNAVAILABLE");
+        assertThat(failed.message()).contains("list pods in namespace " + ns);
+        assertThat(failed.body().path("image").path("name").asText()).startsWith("vmexport-");
+        assertThat(topics.results(id)).extracting(Event::type).containsExactly("FAILED");
+        await().untilAsserted(() -> assertThat(cluster.allImages(ns)).isEmpty());
+        await().untilAsserted(() -> assertThat(lockOf("vm1")).isNull());
+        AuditApi.export(id, 2).body("status", equalTo("FAILED")).body("reason", equalTo("CLUSTER_UNAVAILABLE"));
     }
 
     @Test

@@ -30,12 +30,12 @@ import org.junit.jupiter.api.Test;
 @QuarkusTest
 @TestProfile(SlowAnswersTest.ShortDeadline.class)
 class SlowAnswersTest extends GuardIntegrationTest {
-    private static final long SLOW_READ_MILLIS = 400;
+    private static final long SLOW_READ_MILLIS = 200;
 
     public static class ShortDeadline implements QuarkusTestProfile {
         @Override
         public Map<String, String> getConfigOverrides() {
-            // five reads of 400 ms fit in it; one of 8 s does not
+            // five reads of 200 ms fit in it; one of 8 s does not
             return Map.of("guard.request.decision-timeout", "6s", "guard.request.concurrency", "4");
         }
     }

@@ -164,7 +164,9 @@ class LocalModeIT {
 
     private JsonNode awaitStatus(String requestId, String status) {
         return await().atMost(Duration.ofSeconds(90)).pollInterval(Duration.ofMillis(500))
-                .until(() -> get("/api/exports/" + requestId), s -> s != null && status.equals(s.path("status").asText()));
+                .until(() -> get("/api/exports/" + requestId), s -> s != null && status.equals(s.path("status").asText())
+                        // the status is the export's state; its history, the audit, has the event a moment later
+                        && s.path("history").findValuesAsText("type").contains(status));
     }
 
     /** GET as the operator: the body, or null unless 200. */

@@ -15,13 +15,20 @@ public final class AuditApi {
     private AuditApi() {
     }
 
-    /** {@code GET /api/exports/{requestId}} once its history has at least {@code rows} rows. */
+    /**
+     * {@code GET /api/exports/{requestId}} once its history has exactly {@code rows} rows and has kept that many for
+     * {@link GuardTopics#SETTLE} (a row audited late, one too many, fails it).
+     */
     public static ValidatableResponse export(String requestId, int rows) {
-        await().atMost(Duration.ofSeconds(30)).until(() -> {
-            var response = asOperator().get("/api/exports/{id}", requestId);
-            return response.statusCode() == 200 && response.jsonPath().getList("history").size() >= rows;
-        });
-        return asOperator().get("/api/exports/{id}", requestId).then().statusCode(200);
+        await("exactly " + rows + " audit rows for " + requestId).during(GuardTopics.SETTLE)
+                .atMost(Duration.ofSeconds(30)).until(() -> historySize(requestId) == rows);
+        return asOperator().get("/api/exports/{id}", requestId).then().statusCode(200)
+                .body("history.size()", org.hamcrest.Matchers.equalTo(rows));
+    }
+
+    private static int historySize(String requestId) {
+        var response = asOperator().get("/api/exports/{id}", requestId);
+        return response.statusCode() == 200 ? response.jsonPath().getList("history").size() : -1;
     }
 
     /** A request as the operator, who may read every namespace's audit. */

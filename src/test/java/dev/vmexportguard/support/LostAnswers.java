@@ -85,6 +85,49 @@ public final class LostAnswers {
         }).always();
     }
 
+    /**
+     * Every POST to {@code path} is served by the CRUD store as usual; once one is, {@code afterCreate} runs (e.g. to
+     * make the API server fail the calls that come next).
+     */
+    public static void afterCreate(KubernetesServer server, String path, Runnable afterCreate) {
+        Dispatcher crud = crudDispatcher(server);
+        server.expect().post().withPath(path).andReply(new ResponseProvider<Object>() {
+            private Headers headers = new Headers.Builder().build();
+            private final java.util.Map<RecordedRequest, io.fabric8.mockwebserver.http.MockResponse> served =
+                    java.util.Collections.synchronizedMap(new java.util.IdentityHashMap<>());
+
+            private io.fabric8.mockwebserver.http.MockResponse serve(RecordedRequest request) {
+                return served.computeIfAbsent(request, r -> {
+                    io.fabric8.mockwebserver.http.MockResponse response = crud.dispatch(r);
+                    if (response.code() / 100 == 2) {
+                        afterCreate.run();
+                    }
+                    return response;
+                });
+            }
+
+            @Override
+            public Object getBody(RecordedRequest request) {
+                return serve(request).getBody().readUtf8();
+            }
+
+            @Override
+            public int getStatusCode(RecordedRequest request) {
+                return serve(request).code();
+            }
+
+            @Override
+            public Headers getHeaders() {
+                return headers;
+            }
+
+            @Override
+            public void setHeaders(Headers headers) {
+                this.headers = headers;
+            }
+        }).always();
+    }
+
     private static Status unavailable() {
         return new StatusBuilder().withStatus("Failure").withCode(503).withReason("ServiceUnavailable")
                 .withMessage("the server is currently unable to handle the request").build();

@@ -12,14 +12,19 @@ import java.util.Map;
  * with the environment that points a guard at them and makes its lifecycle look often.
  */
 public final class ProcessBackingServices {
-    private final KafkaBrokerResource kafka = new KafkaBrokerResource();
+    private final KafkaBrokerResource kafka;
     private final PostgresResource postgres = new PostgresResource();
     private final KubernetesServer api = new KubernetesServer(false, true, InetAddress.getLoopbackAddress(), 0, List.of());
     private final Map<String, String> environment = new HashMap<>();
 
     /** Starts them; {@code podNamespace} is the guard's own namespace (its Lease's). */
     public static ProcessBackingServices start(String podNamespace) {
-        ProcessBackingServices services = new ProcessBackingServices();
+        return start(podNamespace, new KafkaBrokerResource());
+    }
+
+    /** Starts them with the given broker (not started yet); {@code podNamespace} is the guard's own namespace. */
+    public static ProcessBackingServices start(String podNamespace, KafkaBrokerResource broker) {
+        ProcessBackingServices services = new ProcessBackingServices(broker);
         Map<String, String> kafkaConfig = services.kafka.start();
         Map<String, String> database = services.postgres.start();
         services.api.before();
@@ -34,6 +39,14 @@ public final class ProcessBackingServices {
         env.put("GUARD_EXPORTS_DISPATCH_INTERVAL", "200ms");
         env.put("GUARD_EXPORTS_RESYNC_INTERVAL", "1s");
         return services;
+    }
+
+    private ProcessBackingServices(KafkaBrokerResource kafka) {
+        this.kafka = kafka;
+    }
+
+    public KafkaBrokerResource kafka() {
+        return kafka;
     }
 
     public KubernetesServer api() {
