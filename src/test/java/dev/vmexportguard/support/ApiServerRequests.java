@@ -5,7 +5,6 @@ import io.fabric8.mockwebserver.http.Dispatcher;
 import io.fabric8.mockwebserver.http.MockResponse;
 import io.fabric8.mockwebserver.http.RecordedRequest;
 import io.quarkus.test.kubernetes.client.KubernetesServer;
-import java.lang.reflect.Field;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
@@ -87,18 +86,14 @@ public final class ApiServerRequests implements AutoCloseable {
         }
 
         static synchronized Recording of(KubernetesServer server) {
-            try {
-                MockWebServer web = (MockWebServer) field(server.getKubernetesMockServer(), "server");
-                Dispatcher current = (Dispatcher) field(web, "dispatcher");
-                if (current instanceof Recording recording) {
-                    return recording;
-                }
-                Recording recording = new Recording(current);
-                web.setDispatcher(recording);
+            MockWebServer web = TestApiServer.webServer(server);
+            Dispatcher current = TestApiServer.dispatcherOf(web);
+            if (current instanceof Recording recording) {
                 return recording;
-            } catch (ReflectiveOperationException e) {
-                throw new IllegalStateException("the test server's dispatcher is not where it was", e);
             }
+            Recording recording = new Recording(current);
+            web.setDispatcher(recording);
+            return recording;
         }
 
         @Override
@@ -114,19 +109,6 @@ public final class ApiServerRequests implements AutoCloseable {
         @Override
         public void shutdown() {
             served.shutdown();
-        }
-
-        private static Object field(Object owner, String name) throws ReflectiveOperationException {
-            for (Class<?> c = owner.getClass(); c != null; c = c.getSuperclass()) {
-                try {
-                    Field f = c.getDeclaredField(name);
-                    f.setAccessible(true);
-                    return f.get(owner);
-                } catch (NoSuchFieldException e) {
-                    // up one class
-                }
-            }
-            throw new NoSuchFieldException(name);
         }
     }
 

@@ -9,9 +9,6 @@ import io.fabric8.kubernetes.client.Watcher;
 import io.fabric8.kubernetes.client.WatcherException;
 import io.fabric8.kubernetes.client.dsl.NonNamespaceOperation;
 import io.fabric8.kubernetes.client.dsl.Resource;
-import io.fabric8.mockwebserver.http.Headers;
-import io.fabric8.mockwebserver.http.RecordedRequest;
-import io.fabric8.mockwebserver.utils.ResponseProvider;
 import io.quarkus.test.kubernetes.client.KubernetesServer;
 import java.time.Duration;
 import java.time.Instant;
@@ -104,14 +101,14 @@ public final class HarvesterSimulator {
     public void servePower(KubernetesServer server, String ns, String vm, Duration delay, Power power) {
         played.put(ns + "/" + vm, new Played(delay, power == Power.STOPS_LATE ? QUICK_START : delay, power));
         String base = "/apis/subresources.kubevirt.io/v1/namespaces/" + ns + "/virtualmachines/" + vm;
-        server.expect().put().withPath(base + "/stop").andReply(new Answer(request -> {
+        server.expect().put().withPath(base + "/stop").andReply(TestApiServer.answer(request -> {
             subresourceCalls.add(vm + " stop " + request.getUtf8Body());
             return stopCall(ns, vm, request.getUtf8Body());
         })).always();
-        server.expect().put().withPath(base + "/start").andReply(new Answer(request -> {
+        server.expect().put().withPath(base + "/start").andReply(TestApiServer.answer(request -> {
             subresourceCalls.add(vm + " start " + request.getUtf8Body());
             if (power == Power.START_FAILS) {
-                return new Reply(500, "{\"kind\":\"Status\",\"status\":\"Failure\","
+                return new TestApiServer.Reply(500, "{\"kind\":\"Status\",\"status\":\"Failure\","
                         + "\"message\":\"virt-api: cannot reach the VM's node\",\"code\":500}");
             }
             return startCall(ns, vm);
@@ -169,50 +166,10 @@ public final class HarvesterSimulator {
         played.clear();
     }
 
-    private record Reply(int code, String body) {
-    }
-
-    /** A reply computed from the request, status code included. */
-    private static final class Answer implements ResponseProvider<Object> {
-        private final java.util.function.Function<RecordedRequest, Reply> answer;
-        private final Map<RecordedRequest, Reply> replies = java.util.Collections.synchronizedMap(
-                new java.util.WeakHashMap<>());
-        private Headers headers = new Headers.Builder().build();
-
-        Answer(java.util.function.Function<RecordedRequest, Reply> answer) {
-            this.answer = answer;
-        }
-
-        @Override
-        public Object getBody(RecordedRequest request) {
-            return reply(request).body();
-        }
-
-        @Override
-        public int getStatusCode(RecordedRequest request) {
-            return reply(request).code();
-        }
-
-        private Reply reply(RecordedRequest request) {
-            // the server asks for the code and the body of one request: the answer is computed once
-            return replies.computeIfAbsent(request, answer);
-        }
-
-        @Override
-        public Headers getHeaders() {
-            return headers;
-        }
-
-        @Override
-        public void setHeaders(Headers headers) {
-            this.headers = headers;
-        }
-    }
-
-    private Reply stopCall(String ns, String vm, String body) {
+    private TestApiServer.Reply stopCall(String ns, String vm, String body) {
         GenericKubernetesResource current = seenVms.get(ns + "/" + vm);
         if (current == null) {
-            return new Reply(404, "{\"kind\":\"Status\",\"status\":\"Failure\",\"reason\":\"NotFound\",\"code\":404}");
+            return new TestApiServer.Reply(404, "{\"kind\":\"Status\",\"status\":\"Failure\",\"reason\":\"NotFound\",\"code\":404}");
         }
         String strategy = strategyOf(current);
         GenericKubernetesResource vmi = seenVmis.get(ns + "/" + vm);
@@ -255,13 +212,13 @@ public final class HarvesterSimulator {
             change.run();
             later(ns, vm, Duration.ZERO);
         }));
-        return new Reply(202, "");
+        return new TestApiServer.Reply(202, "");
     }
 
-    private Reply startCall(String ns, String vm) {
+    private TestApiServer.Reply startCall(String ns, String vm) {
         GenericKubernetesResource current = seenVms.get(ns + "/" + vm);
         if (current == null) {
-            return new Reply(404, "{\"kind\":\"Status\",\"status\":\"Failure\",\"reason\":\"NotFound\",\"code\":404}");
+            return new TestApiServer.Reply(404, "{\"kind\":\"Status\",\"status\":\"Failure\",\"reason\":\"NotFound\",\"code\":404}");
         }
         GenericKubernetesResource vmi = seenVmis.get(ns + "/" + vm);
         String phase = vmi == null ? null : phaseOf(vmi);
@@ -286,11 +243,11 @@ public final class HarvesterSimulator {
             change.run();
             later(ns, vm, Duration.ZERO);
         }));
-        return new Reply(202, "");
+        return new TestApiServer.Reply(202, "");
     }
 
-    private static Reply conflict(String vm, String message) {
-        return new Reply(409, String.format(CONFLICT, vm, message));
+    private static TestApiServer.Reply conflict(String vm, String message) {
+        return new TestApiServer.Reply(409, String.format(CONFLICT, vm, message));
     }
 
     private void later(String ns, String vm, Duration after) {

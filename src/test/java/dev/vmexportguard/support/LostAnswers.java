@@ -4,11 +4,9 @@ import io.fabric8.kubernetes.api.model.Status;
 import io.fabric8.kubernetes.api.model.StatusBuilder;
 import io.fabric8.kubernetes.client.utils.Serialization;
 import io.fabric8.mockwebserver.http.Dispatcher;
-import io.fabric8.mockwebserver.http.Headers;
+import io.fabric8.mockwebserver.http.MockResponse;
 import io.fabric8.mockwebserver.http.RecordedRequest;
-import io.fabric8.mockwebserver.utils.ResponseProvider;
 import io.quarkus.test.kubernetes.client.KubernetesServer;
-import java.lang.reflect.Field;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.BooleanSupplier;
 
@@ -38,7 +36,7 @@ public final class LostAnswers {
      */
     public static void createThenFail(KubernetesServer server, String path, boolean store, int times,
                                       AtomicInteger posts) {
-        Dispatcher crud = crudDispatcher(server);
+        Dispatcher crud = TestApiServer.crudDispatcher(server);
         var expectation = server.expect().post().withPath(path).andReply(500, (RecordedRequest request) -> {
             posts.incrementAndGet();
             if (store) {
@@ -59,30 +57,14 @@ public final class LostAnswers {
      * looks at what the read shows only once it answers again. Watches and reads of single objects are answered.
      */
     public static void unansweredWhile(KubernetesServer server, String path, BooleanSupplier away) {
-        Dispatcher crud = crudDispatcher(server);
-        server.expect().get().withPath(path).andReply(new ResponseProvider<Object>() {
-            private Headers headers = new Headers.Builder().build();
-
-            @Override
-            public Object getBody(RecordedRequest request) {
-                return away.getAsBoolean() ? Serialization.asJson(unavailable()) : crud.dispatch(request).getBody().readUtf8();
+        Dispatcher crud = TestApiServer.crudDispatcher(server);
+        server.expect().get().withPath(path).andReply(TestApiServer.answer(request -> {
+            if (away.getAsBoolean()) {
+                return new TestApiServer.Reply(503, Serialization.asJson(unavailable()));
             }
-
-            @Override
-            public int getStatusCode(RecordedRequest request) {
-                return away.getAsBoolean() ? 503 : crud.dispatch(request).code();
-            }
-
-            @Override
-            public Headers getHeaders() {
-                return headers;
-            }
-
-            @Override
-            public void setHeaders(Headers headers) {
-                this.headers = headers;
-            }
-        }).always();
+            MockResponse response = crud.dispatch(request);
+            return new TestApiServer.Reply(response.code(), response.getBody().readUtf8());
+        })).always();
     }
 
     /**
@@ -90,69 +72,18 @@ public final class LostAnswers {
      * make the API server fail the calls that come next).
      */
     public static void afterCreate(KubernetesServer server, String path, Runnable afterCreate) {
-        Dispatcher crud = crudDispatcher(server);
-        server.expect().post().withPath(path).andReply(new ResponseProvider<Object>() {
-            private Headers headers = new Headers.Builder().build();
-            private final java.util.Map<RecordedRequest, io.fabric8.mockwebserver.http.MockResponse> served =
-                    java.util.Collections.synchronizedMap(new java.util.IdentityHashMap<>());
-
-            private io.fabric8.mockwebserver.http.MockResponse serve(RecordedRequest request) {
-                return served.computeIfAbsent(request, r -> {
-                    io.fabric8.mockwebserver.http.MockResponse response = crud.dispatch(r);
-                    if (response.code() / 100 == 2) {
-                        afterCreate.run();
-                    }
-                    return response;
-                });
+        Dispatcher crud = TestApiServer.crudDispatcher(server);
+        server.expect().post().withPath(path).andReply(TestApiServer.answer(request -> {
+            MockResponse response = crud.dispatch(request);
+            if (response.code() / 100 == 2) {
+                afterCreate.run();
             }
-
-            @Override
-            public Object getBody(RecordedRequest request) {
-                return serve(request).getBody().readUtf8();
-            }
-
-            @Override
-            public int getStatusCode(RecordedRequest request) {
-                return serve(request).code();
-            }
-
-            @Override
-            public Headers getHeaders() {
-                return headers;
-            }
-
-            @Override
-            public void setHeaders(Headers headers) {
-                this.headers = headers;
-            }
-        }).always();
+            return new TestApiServer.Reply(response.code(), response.getBody().readUtf8());
+        })).always();
     }
 
     private static Status unavailable() {
         return new StatusBuilder().withStatus("Failure").withCode(503).withReason("ServiceUnavailable")
                 .withMessage("the server is currently unable to handle the request").build();
-    }
-
-    /** The test server's CRUD store, which answers whatever no expectation does. */
-    private static Dispatcher crudDispatcher(KubernetesServer server) {
-        try {
-            Object mixed = field(server.getKubernetesMockServer(), "dispatcher");
-            return (Dispatcher) field(mixed, "kubernetesCrudDispatcher");
-        } catch (ReflectiveOperationException e) {
-            throw new IllegalStateException("the test server's CRUD dispatcher is not where it was", e);
-        }
-    }
-
-    private static Object field(Object owner, String name) throws ReflectiveOperationException {
-        for (Class<?> c = owner.getClass(); c != null; c = c.getSuperclass()) {
-            try {
-                Field f = c.getDeclaredField(name);
-                f.setAccessible(true);
-                return f.get(owner);
-            } catch (NoSuchFieldException e) {
-                // up one class
-            }
-        }
-        throw new NoSuchFieldException(name);
     }
 }
