@@ -61,11 +61,16 @@ public final class ApiServerRequests implements AutoCloseable {
         return taken;
     }
 
-    /** The server keeps its own queue of what it received; this class reads its own copies, so that one is emptied. */
+    /**
+     * The server keeps its own queue of what it received, from its start on (the guard's first calls and its
+     * watches, opened before any recording dispatcher is put in, are there): the guard's calls in it go to
+     * {@link GuardApiCalls}, and it is emptied.
+     */
     private void discardServerQueue() {
         try {
-            while (server.getKubernetesMockServer().takeRequest(0, TimeUnit.MILLISECONDS) != null) {
-                // taken through the recording dispatcher, with the body and the answer
+            RecordedRequest r;
+            while ((r = server.getKubernetesMockServer().takeRequest(0, TimeUnit.MILLISECONDS)) != null) {
+                GuardApiCalls.recordIfGuard(r);
             }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
@@ -98,7 +103,6 @@ public final class ApiServerRequests implements AutoCloseable {
 
         @Override
         public MockResponse dispatch(RecordedRequest request) {
-            GuardApiCalls.recordIfGuard(request);
             String body = request.getBody() == null ? "" : new String(request.getBody().getBytes(), StandardCharsets.UTF_8);
             long at = System.currentTimeMillis();
             MockResponse response = served.dispatch(request);
