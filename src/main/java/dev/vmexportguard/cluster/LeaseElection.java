@@ -1,6 +1,7 @@
 package dev.vmexportguard.cluster;
 
 import dev.vmexportguard.config.GuardConfig;
+import dev.vmexportguard.decision.Messages;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.extended.leaderelection.LeaderCallbacks;
 import io.fabric8.kubernetes.client.extended.leaderelection.LeaderElectionConfigBuilder;
@@ -62,8 +63,9 @@ public class LeaseElection {
         this.client = client;
         this.config = config.leadership();
         if (!this.config.renewDeadline().minus(this.config.leaseDuration()).isNegative()) {
-            throw new IllegalArgumentException("guard.leadership.renew-deadline (" + this.config.renewDeadline()
-                    + ") must be shorter than guard.leadership.lease-duration (" + this.config.leaseDuration() + ")");
+            throw new IllegalArgumentException("guard.leadership.renew-deadline (" + Messages.human(this.config.renewDeadline())
+                    + ") must be shorter than guard.leadership.lease-duration ("
+                    + Messages.human(this.config.leaseDuration()) + ")");
         }
         this.identity = this.config.identity().orElseGet(LeaseElection::defaultIdentity);
         this.namespace = this.config.leaseNamespace().orElseGet(() -> podNamespace(client));

@@ -8,6 +8,7 @@ import dev.vmexportguard.config.GuardConfig;
 import dev.vmexportguard.decision.Authority;
 import dev.vmexportguard.decision.ExportRequest;
 import dev.vmexportguard.decision.Identity;
+import dev.vmexportguard.decision.Messages;
 import dev.vmexportguard.export.Rights;
 import io.quarkus.narayana.jta.QuarkusTransaction;
 import jakarta.enterprise.context.ApplicationScoped;
@@ -180,7 +181,7 @@ public class Callers {
         Instant now = clock.instant();
         if (caller.sealedAt() == null || caller.sealedAt().isAfter(now.plus(CLOCK_SKEW))
                 || caller.sealedAt().plus(config.intakeMaxAge()).isBefore(now)) {
-            return Caller.refused("the intake seal is older than " + config.intakeMaxAge());
+            return Caller.refused("the intake seal is older than " + Messages.human(config.intakeMaxAge()));
         }
         return Caller.proven(new Identity(caller.username(), caller.groups()));
     }

@@ -5,22 +5,20 @@ import static dev.vmexportguard.support.Requests.request;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
-import dev.vmexportguard.decision.ExportRequest;
 import dev.vmexportguard.export.ExportJob;
 import dev.vmexportguard.export.ExportJobs;
+import dev.vmexportguard.support.AcceptedJobs;
 import dev.vmexportguard.support.ApiServerRequests;
 import dev.vmexportguard.support.GuardIntegrationTest;
 import dev.vmexportguard.support.GuardTopics.Event;
 import io.fabric8.kubernetes.api.model.StatusBuilder;
 import io.quarkus.narayana.jta.QuarkusTransaction;
 import io.quarkus.test.junit.QuarkusTest;
-import io.quarkus.test.junit.QuarkusTestProfile;
 import io.quarkus.test.junit.TestProfile;
 import jakarta.inject.Inject;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
-import java.util.Map;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -29,19 +27,8 @@ import org.junit.jupiter.api.Test;
  * job accepted by another replica waits for a request accepted here; and a shorter {@code guard.request.max-age}.
  */
 @QuarkusTest
-@TestProfile(ClusterAndDispatchSettingsTest.Changed.class)
+@TestProfile(ChangedSettings.class)
 class ClusterAndDispatchSettingsTest extends GuardIntegrationTest {
-
-    public static class Changed implements QuarkusTestProfile {
-        @Override
-        public Map<String, String> getConfigOverrides() {
-            return Map.of("guard.cluster.max-attempts", "3",
-                    "guard.cluster.initial-backoff", "500ms",
-                    "guard.cluster.max-backoff", "600ms",
-                    "guard.exports.dispatch-interval", "1h",
-                    "guard.request.max-age", "1m");
-        }
-    }
 
     @Inject
     ExportJobs jobs;
@@ -100,7 +87,7 @@ class ClusterAndDispatchSettingsTest extends GuardIntegrationTest {
         String other = newRequestId();
         // accepted by another replica, which does not wake this one's dispatch; its volume does not exist, so the
         // dispatch that looks at it refuses it
-        QuarkusTransaction.requiringNew().run(() -> jobs.accept(job(other, "gone-disk")));
+        QuarkusTransaction.requiringNew().run(() -> jobs.accept(AcceptedJobs.pending(other, ns, "gone-disk")));
 
         await().during(Duration.ofSeconds(5)).atMost(Duration.ofSeconds(8)).until(() -> topics.results(other).isEmpty());
         assertThat(jobs.find(other)).get().extracting(j -> j.state).isEqualTo(ExportJob.State.PENDING);
@@ -127,18 +114,5 @@ class ClusterAndDispatchSettingsTest extends GuardIntegrationTest {
         assertThat(expired.reason()).isEqualTo("REQUEST_EXPIRED");
         assertThat(expired.message()).contains("1m");
         assertThat(awaitEvent(fresh, "STARTED").type()).isEqualTo("STARTED");
-    }
-
-    ExportJob job(String requestId, String volume) {
-        ExportJob job = new ExportJob();
-        job.requestId = requestId;
-        job.namespace = ns;
-        job.volumeName = volume;
-        job.requestedBy = "replica-test";
-        job.request = new ExportRequest(requestId, ns, null, volume, "replica-test", null, null,
-                ExportRequest.OnRunning.REJECT, false, null, null, null, false, null, List.of(), null);
-        job.state = ExportJob.State.PENDING;
-        job.acceptedAt = Instant.now();
-        return job;
     }
 }

@@ -7,6 +7,7 @@ import static org.awaitility.Awaitility.await;
 import static org.hamcrest.Matchers.contains;
 import static org.hamcrest.Matchers.equalTo;
 
+import dev.vmexportguard.support.AcceptedJobs;
 import dev.vmexportguard.support.ApiServerRequests;
 import dev.vmexportguard.support.AuditApi;
 import dev.vmexportguard.support.GuardIntegrationTest;
@@ -217,7 +218,7 @@ class LifecycleTest extends GuardIntegrationTest {
             outcomes.add(pool.submit(() -> {
                 go.await();
                 try {
-                    io.quarkus.narayana.jta.QuarkusTransaction.requiringNew().run(() -> jobs.accept(job(id, "shared-disk")));
+                    io.quarkus.narayana.jta.QuarkusTransaction.requiringNew().run(() -> jobs.accept(AcceptedJobs.pending(id, ns, "shared-disk")));
                     return true;
                 } catch (ExportJobs.VolumeBusyException e) {
                     return false;
@@ -234,20 +235,6 @@ class LifecycleTest extends GuardIntegrationTest {
         assertThat(jobs.activeOn(ns, "shared-disk")).isPresent();
         // the accepted job would be started by the guard; the volume does not exist, so it ends refused
         await().atMost(Duration.ofSeconds(30)).until(() -> jobs.activeOn(ns, "shared-disk").isEmpty());
-    }
-
-    ExportJob job(String requestId, String volume) {
-        ExportJob job = new ExportJob();
-        job.requestId = requestId;
-        job.namespace = ns;
-        job.volumeName = volume;
-        job.requestedBy = "replica-test";
-        job.request = new dev.vmexportguard.decision.ExportRequest(requestId, ns, null, volume, "replica-test", null,
-                null, dev.vmexportguard.decision.ExportRequest.OnRunning.REJECT, false, null, null, null, false, null,
-                List.of(), null);
-        job.state = ExportJob.State.PENDING;
-        job.acceptedAt = java.time.Instant.now();
-        return job;
     }
 
     @Test
@@ -312,6 +299,27 @@ class LifecycleTest extends GuardIntegrationTest {
         await().untilAsserted(() -> assertThat(cluster.allImages(ns)).isEmpty());
         await().untilAsserted(() -> assertThat(lockOf("vm1")).isNull());
         AuditApi.export(id, 2).body("status", equalTo("FAILED")).body("reason", equalTo("CLUSTER_UNAVAILABLE"));
+    }
+
+    /** The README's promise: a request refused when it was decided is decided anew when sent again. */
+    @Test
+    void aRequestRefusedWhenDecidedIsServedWhenSentAgainOnceTheCauseIsFixed() {
+        String id = send("vm1", null);
+        Event refused = awaitFinal(id);
+        assertThat(refused.reason()).isEqualTo("VM_NOT_FOUND");
+
+        stoppedVm("vm1", DISK);
+        topics.send(id, request(id, ns, "vm1", null));
+
+        Event started = awaitEvent(id, "STARTED");
+        String image = started.body().path("image").path("name").asText();
+        assertThat(image).startsWith("vmexport-");
+        assertThat(cluster.guardImages(ns)).hasSize(1);
+        simulator.complete(ns, image, 1);
+        awaitEvent(id, "COMPLETED");
+        assertThat(topics.results(id)).extracting(Event::type)
+                .containsSubsequence("REJECTED", "STARTED", "COMPLETED").doesNotContain("FAILED");
+        assertThat(topics.results(id).get(0).type()).isEqualTo("REJECTED");
     }
 
     @Test

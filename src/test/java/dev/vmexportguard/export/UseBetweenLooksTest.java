@@ -10,11 +10,8 @@ import io.quarkus.test.junit.QuarkusTestProfile;
 import io.quarkus.test.junit.TestProfile;
 import dev.vmexportguard.support.HarvesterCluster;
 import dev.vmexportguard.support.Requests;
-import io.fabric8.kubernetes.api.model.GenericKubernetesResourceList;
-import io.fabric8.kubernetes.api.model.PodListBuilder;
 import java.time.Duration;
 import java.util.Map;
-import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -74,7 +71,7 @@ class UseBetweenLooksTest extends GuardIntegrationTest {
 
         // the other namespace answers slowly now, without its image: following its export, which then fails, keeps
         // the guard's lifecycle busy for seconds
-        slowLists(other, 3000);
+        answerListsSlowly(other, 3000);
         cluster.images(other).withName(firstImage).delete();
         await().pollDelay(Duration.ofMillis(1000)).atMost(Duration.ofSeconds(5)).until(() -> true);
         // meanwhile a VMI mounts this volume and is gone again, before the queued export's fresh read
@@ -89,22 +86,5 @@ class UseBetweenLooksTest extends GuardIntegrationTest {
         simulator.complete(ns, started.body().path("image").path("name").asText(), 1);
         Event end = awaitFinal(id);
         assertThat(end.type()).as("%s: %s", end.reason(), end.message()).isEqualTo("COMPLETED");
-    }
-
-    /** Every list the guard reads of {@code namespace} answers after {@code millis}: its claims and VMs, nothing else. */
-    private void slowLists(String namespace, long millis) {
-        slowList("/api/v1/namespaces/" + namespace + "/persistentvolumeclaims",
-                cluster.client().persistentVolumeClaims().inNamespace(namespace).list(), millis);
-        slowList("/apis/kubevirt.io/v1/namespaces/" + namespace + "/virtualmachines", cluster.vms(namespace).list(),
-                millis);
-        slowList("/apis/kubevirt.io/v1/namespaces/" + namespace + "/virtualmachineinstances",
-                new GenericKubernetesResourceList(), millis);
-        slowList("/api/v1/namespaces/" + namespace + "/pods", new PodListBuilder().build(), millis);
-        slowList("/apis/harvesterhci.io/v1beta1/namespaces/" + namespace + "/virtualmachineimages",
-                new GenericKubernetesResourceList(), millis);
-    }
-
-    private void slowList(String path, Object list, long millis) {
-        server.expect().get().delay(millis, TimeUnit.MILLISECONDS).withPath(path).andReturn(200, list).always();
     }
 }

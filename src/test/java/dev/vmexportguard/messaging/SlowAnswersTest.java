@@ -9,7 +9,6 @@ import dev.vmexportguard.support.GuardIntegrationTest;
 import dev.vmexportguard.support.GuardTopics;
 import dev.vmexportguard.support.GuardTopics.Event;
 import dev.vmexportguard.support.HarvesterCluster;
-import io.fabric8.kubernetes.api.model.GenericKubernetesResourceList;
 import io.fabric8.kubernetes.api.model.PodListBuilder;
 import io.quarkus.test.junit.QuarkusTest;
 import io.quarkus.test.junit.QuarkusTestProfile;
@@ -46,7 +45,7 @@ class SlowAnswersTest extends GuardIntegrationTest {
         for (int i = 0; i < 40; i++) {
             vmWithDisk("vm-" + i, "Running", "vm-" + i + "-disk");
         }
-        answerSlowly(ns, SLOW_READ_MILLIS);
+        answerListsSlowly(ns, SLOW_READ_MILLIS);
         String other = HarvesterCluster.freshNamespace();
         cluster.volume(other, "web-disk");
         cluster.vm(other, "web", "Running", "web-disk");
@@ -84,7 +83,7 @@ class SlowAnswersTest extends GuardIntegrationTest {
     @Test
     void requestsForOneVolumeAreDecidedInTheOrderSent() {
         vmWithDisk("db", "Running", "db-disk");
-        answerSlowly(ns, SLOW_READ_MILLIS);
+        answerListsSlowly(ns, SLOW_READ_MILLIS);
 
         String first = send(null, "db-disk");
         String second = send("db", "db-disk");
@@ -128,23 +127,6 @@ class SlowAnswersTest extends GuardIntegrationTest {
         assertThat(awaitFinal(Requests.sendTo(topics, other, "web", null)).reason()).isEqualTo("VM_RUNNING");
         await().atMost(Duration.ofSeconds(10)).until(() -> "UP".equals(consumerReadiness().get("status")));
         assertThat(topics.deadLetters()).noneMatch(r -> late.equals(GuardTopics.headers(r).get("dead-letter-request-id")));
-    }
-
-    /** Every read of the namespace (the lists a decision makes) answers what it holds now, after {@code millis}. */
-    private void answerSlowly(String namespace, long millis) {
-        var pvcs = cluster.client().persistentVolumeClaims().inNamespace(namespace).list();
-        GenericKubernetesResourceList vms = cluster.vms(namespace).list();
-        slowList("/api/v1/namespaces/" + namespace + "/persistentvolumeclaims", pvcs, millis);
-        slowList("/apis/kubevirt.io/v1/namespaces/" + namespace + "/virtualmachines", vms, millis);
-        slowList("/apis/kubevirt.io/v1/namespaces/" + namespace + "/virtualmachineinstances",
-                new GenericKubernetesResourceList(), millis);
-        slowList("/api/v1/namespaces/" + namespace + "/pods", new PodListBuilder().build(), millis);
-        slowList("/apis/harvesterhci.io/v1beta1/namespaces/" + namespace + "/virtualmachineimages",
-                new GenericKubernetesResourceList(), millis);
-    }
-
-    private void slowList(String path, Object list, long millis) {
-        server.expect().get().delay(millis, TimeUnit.MILLISECONDS).withPath(path).andReturn(200, list).always();
     }
 
     private static String receivedAt(String requestId) {

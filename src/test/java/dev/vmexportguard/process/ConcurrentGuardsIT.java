@@ -8,13 +8,11 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.vmexportguard.support.ApiServerRequests;
 import dev.vmexportguard.support.EventOrder;
 import dev.vmexportguard.support.GuardProcess;
+import dev.vmexportguard.support.GuardProcessTest;
 import dev.vmexportguard.support.GuardTopics;
 import dev.vmexportguard.support.HarvesterCluster;
-import dev.vmexportguard.support.HarvesterSimulator;
 import dev.vmexportguard.support.KafkaBrokerResource;
-import dev.vmexportguard.support.ProcessBackingServices;
 import dev.vmexportguard.support.Requests;
-import io.quarkus.test.kubernetes.client.KubernetesServer;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -23,15 +21,12 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import java.util.concurrent.Executors;
-import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.AdminClientConfig;
 import org.apache.kafka.clients.admin.ConsumerGroupDescription;
 import org.apache.kafka.clients.admin.MemberDescription;
 import org.apache.kafka.clients.admin.NewTopic;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
@@ -42,7 +37,7 @@ import org.junit.jupiter.api.Test;
  * server: no image of a volume is created while another image of it is still copying); requests for one volume are
  * decided in the order they were sent.
  */
-class ConcurrentGuardsIT {
+class ConcurrentGuardsIT extends GuardProcessTest {
     private static final ObjectMapper JSON = new ObjectMapper();
     private static final String NS = "concurrent";
     private static final int STOPPED_VMS = 6;
@@ -50,42 +45,16 @@ class ConcurrentGuardsIT {
     private static final String SHARED = "shared-data";
     private static final int PER_SHARED_VOLUME = 3;
 
-    static ProcessBackingServices services;
-    static KubernetesServer api;
-    static Map<String, String> environment;
-    static ScheduledExecutorService imageController;
-    static ApiServerRequests calls;
 
     @BeforeAll
     static void startBackingServices() throws Exception {
-        services = ProcessBackingServices.start("default");
-        api = services.api();
-        environment = services.environment();
-        environment.put("GUARD_EXPORTS_MAX_CONCURRENT", "4");
-        calls = new ApiServerRequests(api).recordInBackground();
+        startBackingServices("default", Map.of("GUARD_EXPORTS_MAX_CONCURRENT", "4"));
         try (Admin admin = Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG,
                 KafkaBrokerResource.bootstrapServers()))) {
             admin.createTopics(List.of(new NewTopic(GuardTopics.REQUESTS, 3, (short) 1),
                     new NewTopic(GuardTopics.RESULTS, 3, (short) 1))).all().get(30, TimeUnit.SECONDS);
         }
-        HarvesterSimulator simulator = new HarvesterSimulator(api.getClient());
-        imageController = Executors.newSingleThreadScheduledExecutor();
-        imageController.scheduleWithFixedDelay(() -> simulator.advanceImages(NS, 20), 300, 300, TimeUnit.MILLISECONDS);
-    }
-
-    @AfterAll
-    static void stopBackingServices() {
-        imageController.shutdownNow();
-        calls.close();
-        services.stop();
-    }
-
-    static GuardProcess guard(String name) throws Exception {
-        Map<String, String> env = new HashMap<>(environment);
-        env.put("GUARD_LEADERSHIP_IDENTITY", name);
-        GuardProcess guard = GuardProcess.start(name, env);
-        guard.awaitReady(Duration.ofSeconds(90));
-        return guard;
+        every(300, () -> simulator.advanceImages(NS, 20));
     }
 
     /** One request to send: its id, the record's key, the request. */
@@ -128,7 +97,7 @@ class ConcurrentGuardsIT {
         }
         GuardTopics topics = GuardTopics.get();
 
-        try (GuardProcess a = guard("guard-a"); GuardProcess b = guard("guard-b")) {
+        try (GuardProcess a = readyGuard("guard-a"); GuardProcess b = readyGuard("guard-b")) {
             // both guards consume: one group, two members, the three partitions shared between them
             await().atMost(Duration.ofSeconds(60)).until(() -> groupMembers().size() == 2
                     && groupMembers().stream().allMatch(m -> !m.assignment().topicPartitions().isEmpty()));

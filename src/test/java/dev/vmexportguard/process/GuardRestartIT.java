@@ -9,15 +9,13 @@ import dev.vmexportguard.cluster.KubernetesResources;
 import dev.vmexportguard.support.ApiServerRequests;
 import dev.vmexportguard.support.EventOrder;
 import dev.vmexportguard.support.GuardProcess;
+import dev.vmexportguard.support.GuardProcessTest;
 import dev.vmexportguard.support.GuardTopics;
 import dev.vmexportguard.support.HarvesterCluster;
-import dev.vmexportguard.support.HarvesterSimulator;
 import dev.vmexportguard.support.HarvesterSimulator.Power;
 import dev.vmexportguard.support.KafkaBrokerResource;
-import dev.vmexportguard.support.ProcessBackingServices;
 import dev.vmexportguard.support.Requests;
 import io.fabric8.kubernetes.api.model.GenericKubernetesResource;
-import io.quarkus.test.kubernetes.client.KubernetesServer;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -25,16 +23,12 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import java.util.concurrent.Executors;
-import java.util.concurrent.ScheduledExecutorService;
-import java.util.concurrent.TimeUnit;
 import java.util.stream.Collectors;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.AdminClientConfig;
 import org.apache.kafka.clients.admin.OffsetSpec;
 import org.apache.kafka.clients.consumer.OffsetAndMetadata;
 import org.apache.kafka.common.TopicPartition;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
@@ -42,7 +36,7 @@ import org.junit.jupiter.api.Test;
  * The built guard, killed with SIGKILL during a burst of requests and again while exports run, then started again:
  * every request ends with exactly one final outcome, nothing is exported twice. Then a SIGTERM stops it cleanly.
  */
-class GuardRestartIT {
+class GuardRestartIT extends GuardProcessTest {
     private static final ObjectMapper JSON = new ObjectMapper();
     private static final String NS = "burst";
     private static final int STOPPED_VMS = 16;
@@ -50,39 +44,19 @@ class GuardRestartIT {
     private static final String GUIDED = "guided";
     private static final int GUIDED_VMS = 3;
 
-    static ProcessBackingServices services;
-    static KubernetesServer api;
-    static Map<String, String> environment;
-    static ScheduledExecutorService imageController;
-    static ApiServerRequests calls;
-    static HarvesterSimulator simulator;
     /** Harvester's backup controller answers only once a test lets it. */
     static final java.util.concurrent.atomic.AtomicBoolean backupsReady = new java.util.concurrent.atomic.AtomicBoolean();
 
     @BeforeAll
     static void startBackingServices() {
-        services = ProcessBackingServices.start("default");
-        api = services.api();
-        environment = services.environment();
-        environment.put("GUARD_EXPORTS_MAX_CONCURRENT", "3");
-        environment.put("QUARKUS_SHUTDOWN_TIMEOUT", "20s");
-        calls = new ApiServerRequests(api).recordInBackground();
-        imageController = Executors.newSingleThreadScheduledExecutor();
-        simulator = new HarvesterSimulator(api.getClient());
-        imageController.scheduleWithFixedDelay(() -> simulator.advanceImages(NS, 10), 300, 300, TimeUnit.MILLISECONDS);
-        imageController.scheduleWithFixedDelay(() -> {
+        startBackingServices("default", Map.of("GUARD_EXPORTS_MAX_CONCURRENT", "3", "QUARKUS_SHUTDOWN_TIMEOUT", "20s"));
+        every(300, () -> simulator.advanceImages(NS, 10));
+        every(300, () -> {
             if (backupsReady.get()) {
                 simulator.readyBackups(GUIDED);
             }
             simulator.advanceImages(GUIDED, 5);
-        }, 300, 300, TimeUnit.MILLISECONDS);
-    }
-
-    @AfterAll
-    static void stopBackingServices() {
-        imageController.shutdownNow();
-        calls.close();
-        services.stop();
+        });
     }
 
     @Test
@@ -103,7 +77,7 @@ class GuardRestartIT {
         }
         GuardTopics topics = GuardTopics.get();
 
-        GuardProcess first = GuardProcess.start("first", environment);
+        GuardProcess first = guard("first");
         first.awaitReady(Duration.ofSeconds(60));
         // the built guard serves no OpenAPI document or Swagger UI unless switched on, and no API without a token
         assertThat(first.status("/q/openapi")).isEqualTo(404);
@@ -123,14 +97,14 @@ class GuardRestartIT {
         await().atMost(Duration.ofSeconds(60)).until(() -> answered(topics, stopped) >= 2);
         first.kill();
 
-        GuardProcess second = GuardProcess.start("second", environment);
+        GuardProcess second = guard("second");
         second.awaitReady(Duration.ofSeconds(60));
         // while exports run: some completed, others started and copying
         await().atMost(Duration.ofSeconds(90)).until(() -> count(topics, stopped, "COMPLETED") >= 3
                 && count(topics, stopped, "STARTED") > count(topics, stopped, "COMPLETED"));
         second.kill();
 
-        GuardProcess third = GuardProcess.start("third", environment);
+        GuardProcess third = guard("third");
         third.awaitReady(Duration.ofSeconds(60));
         List<String> all = new ArrayList<>(stopped);
         all.addAll(running);
@@ -212,7 +186,7 @@ class GuardRestartIT {
         }
         GuardTopics topics = GuardTopics.get();
 
-        GuardProcess first = GuardProcess.start("guided-first", environment);
+        GuardProcess first = guard("guided-first");
         first.awaitReady(Duration.ofSeconds(60));
         for (int i = 0; i < GUIDED_VMS; i++) {
             topics.send(ids.get(i), Requests.request(ids.get(i), GUIDED, "g" + i, null).replace("}",
@@ -223,7 +197,7 @@ class GuardRestartIT {
         first.kill();
         assertThat(count(topics, ids, "VM_STOPPED")).as("killed while the VMs stop").isLessThan(GUIDED_VMS);
 
-        GuardProcess second = GuardProcess.start("guided-second", environment);
+        GuardProcess second = guard("guided-second");
         second.awaitReady(Duration.ofSeconds(60));
         // every backup asked for, none ready
         await().atMost(Duration.ofSeconds(60)).until(() -> api.getClient().genericKubernetesResources(
@@ -232,14 +206,14 @@ class GuardRestartIT {
         assertThat(count(topics, ids, "BACKUP_READY")).isZero();
 
         backupsReady.set(true);
-        GuardProcess third = GuardProcess.start("guided-third", environment);
+        GuardProcess third = guard("guided-third");
         third.awaitReady(Duration.ofSeconds(60));
         // the first export ends: killed as the exports end and the VMs are started again
         await().atMost(Duration.ofSeconds(90)).pollInterval(Duration.ofMillis(50))
                 .until(() -> count(topics, ids, "COMPLETED") >= 1);
         third.kill();
 
-        GuardProcess fourth = GuardProcess.start("guided-fourth", environment);
+        GuardProcess fourth = guard("guided-fourth");
         fourth.awaitReady(Duration.ofSeconds(60));
         await().atMost(Duration.ofSeconds(120)).until(() -> count(topics, ids, "VM_RESTARTED") == GUIDED_VMS);
 

@@ -5,31 +5,24 @@ import static org.awaitility.Awaitility.await;
 
 import dev.vmexportguard.cluster.KubernetesResources;
 import dev.vmexportguard.support.GuardProcess;
+import dev.vmexportguard.support.GuardProcessTest;
 import dev.vmexportguard.support.GuardTopics;
 import dev.vmexportguard.support.HarvesterCluster;
-import dev.vmexportguard.support.HarvesterSimulator;
 import dev.vmexportguard.support.HarvesterSimulator.Power;
 import dev.vmexportguard.support.PostgresResource;
-import dev.vmexportguard.support.ProcessBackingServices;
 import dev.vmexportguard.support.Requests;
 import io.fabric8.kubernetes.api.model.GenericKubernetesResource;
 import io.fabric8.kubernetes.api.model.coordination.v1.Lease;
-import io.quarkus.test.kubernetes.client.KubernetesServer;
 import java.sql.Connection;
 import java.sql.DriverManager;
 import java.sql.ResultSet;
 import java.sql.Statement;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import java.util.concurrent.Executors;
-import java.util.concurrent.ScheduledExecutorService;
-import java.util.concurrent.TimeUnit;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
@@ -38,44 +31,17 @@ import org.junit.jupiter.api.Test;
  * the leader's database connections are killed, then the leader itself (SIGKILL). The other takes the Lease over
  * within 30 s; no VM is stopped or started twice, and every export ends with exactly one final event.
  */
-class LeaderFailoverIT {
+class LeaderFailoverIT extends GuardProcessTest {
     private static final String NS = "failover";
     private static final String LEASE_NAMESPACE = "default";
     private static final int VMS = 6;
 
-    static ProcessBackingServices services;
-    static KubernetesServer api;
-    static Map<String, String> environment;
-    static ScheduledExecutorService imageController;
-    static HarvesterSimulator simulator;
 
     @BeforeAll
     static void startBackingServices() {
-        services = ProcessBackingServices.start(LEASE_NAMESPACE);
-        api = services.api();
-        environment = services.environment();
-        environment.put("GUARD_EXPORTS_MAX_CONCURRENT", Integer.toString(VMS));
-        simulator = new HarvesterSimulator(api.getClient());
-        imageController = Executors.newSingleThreadScheduledExecutor();
+        startBackingServices(LEASE_NAMESPACE, Map.of("GUARD_EXPORTS_MAX_CONCURRENT", Integer.toString(VMS)));
         // slow copies: the exports are still running when the leader is cut off and killed
-        imageController.scheduleWithFixedDelay(() -> simulator.advanceImages(NS, 2), 500, 500, TimeUnit.MILLISECONDS);
-    }
-
-    @AfterAll
-    static void stopBackingServices() {
-        imageController.shutdownNow();
-        services.stop();
-    }
-
-    /** One guard, named in its Lease identity and in its database connections' application_name. */
-    static GuardProcess guard(String name) throws Exception {
-        Map<String, String> env = new HashMap<>(environment);
-        String url = env.get("QUARKUS_DATASOURCE_JDBC_URL");
-        env.put("QUARKUS_DATASOURCE_JDBC_URL", url + (url.contains("?") ? "&" : "?") + "ApplicationName=" + name);
-        env.put("GUARD_LEADERSHIP_IDENTITY", name);
-        GuardProcess guard = GuardProcess.start(name, env);
-        guard.awaitReady(Duration.ofSeconds(90));
-        return guard;
+        every(500, () -> simulator.advanceImages(NS, 2));
     }
 
     static String holder() {
@@ -97,9 +63,9 @@ class LeaderFailoverIT {
         }
         GuardTopics topics = GuardTopics.get();
 
-        try (GuardProcess first = guard("guard-a")) {
+        try (GuardProcess first = readyGuard("guard-a")) {
             await().atMost(Duration.ofSeconds(60)).until(() -> "guard-a".equals(holder()));
-            try (GuardProcess second = guard("guard-b")) {
+            try (GuardProcess second = readyGuard("guard-b")) {
                 failOver(topics, ids, first, second);
             }
         }
@@ -143,12 +109,12 @@ class LeaderFailoverIT {
             assertThat(finalTypes).as("final events of %s", id).containsExactly("COMPLETED");
             assertThat(finalIds).as("final event ids of %s", id).hasSize(1);
         }
-        List<String> calls = simulator.subresourceCalls();
+        List<String> powerCalls = simulator.subresourceCalls();
         for (int i = 0; i < VMS; i++) {
             String vm = "v" + i;
-            assertThat(calls.stream().filter(c -> c.startsWith(vm + " stop "))).as("stops of %s in %s", vm, calls)
+            assertThat(powerCalls.stream().filter(c -> c.startsWith(vm + " stop "))).as("stops of %s in %s", vm, powerCalls)
                     .hasSize(1);
-            assertThat(calls.stream().filter(c -> c.startsWith(vm + " start "))).as("starts of %s in %s", vm, calls)
+            assertThat(powerCalls.stream().filter(c -> c.startsWith(vm + " start "))).as("starts of %s in %s", vm, powerCalls)
                     .hasSize(1);
             GenericKubernetesResource current = api.getClient().genericKubernetesResources(KubernetesResources.VIRTUAL_MACHINE)
                     .inNamespace(NS).withName(vm).get();

@@ -6,12 +6,15 @@ import static org.awaitility.Awaitility.await;
 
 import dev.vmexportguard.support.GuardTopics.Event;
 import io.fabric8.kubernetes.api.model.GenericKubernetesResource;
+import io.fabric8.kubernetes.api.model.GenericKubernetesResourceList;
+import io.fabric8.kubernetes.api.model.PodListBuilder;
 import io.quarkus.test.kubernetes.client.KubernetesServer;
 import io.quarkus.test.kubernetes.client.KubernetesTestServer;
 import io.quarkus.test.kubernetes.client.WithKubernetesTestServer;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.TimeUnit;
 import io.restassured.RestAssured;
 import io.restassured.builder.RequestSpecBuilder;
 import io.restassured.config.HeaderConfig;
@@ -127,6 +130,26 @@ public abstract class GuardIntegrationTest {
     protected Event awaitFinal(String id) {
         await().atMost(EVENT_WAIT).until(() -> finalEvent(id) != null);
         return finalEvent(id);
+    }
+
+    /**
+     * Every list the guard reads to decide a request in {@code namespace} answers after {@code millis}, with what the
+     * namespace holds now: its claims and VMs, and no VMI, pod or image.
+     */
+    protected void answerListsSlowly(String namespace, long millis) {
+        slowList("/api/v1/namespaces/" + namespace + "/persistentvolumeclaims",
+                cluster.client().persistentVolumeClaims().inNamespace(namespace).list(), millis);
+        slowList("/apis/kubevirt.io/v1/namespaces/" + namespace + "/virtualmachines", cluster.vms(namespace).list(),
+                millis);
+        slowList("/apis/kubevirt.io/v1/namespaces/" + namespace + "/virtualmachineinstances",
+                new GenericKubernetesResourceList(), millis);
+        slowList("/api/v1/namespaces/" + namespace + "/pods", new PodListBuilder().build(), millis);
+        slowList("/apis/harvesterhci.io/v1beta1/namespaces/" + namespace + "/virtualmachineimages",
+                new GenericKubernetesResourceList(), millis);
+    }
+
+    private void slowList(String path, Object list, long millis) {
+        server.expect().get().delay(millis, TimeUnit.MILLISECONDS).withPath(path).andReturn(200, list).always();
     }
 
     /** The id of the request whose export holds the VM's lock annotation, or null. */

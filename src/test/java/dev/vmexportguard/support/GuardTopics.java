@@ -31,7 +31,8 @@ import org.apache.kafka.common.serialization.StringSerializer;
 
 /**
  * What a producer of requests and a reader of results see: sends records to the request topic and records
- * everything that appears on the result and dead-letter topics.
+ * everything that appears on the result and dead-letter topics, and on the request topic (what the guard's HTTP
+ * intake put there).
  */
 public final class GuardTopics implements AutoCloseable {
     public static final String REQUESTS = "vm-export-requests";
@@ -78,7 +79,7 @@ public final class GuardTopics implements AutoCloseable {
         c.put(ConsumerConfig.KEY_DESERIALIZER_CLASS_CONFIG, StringDeserializer.class.getName());
         c.put(ConsumerConfig.VALUE_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class.getName());
         consumer = new KafkaConsumer<>(c);
-        consumer.subscribe(List.of(RESULTS, DEAD_LETTER));
+        consumer.subscribe(List.of(RESULTS, DEAD_LETTER, REQUESTS));
         poller = new Thread(this::poll, "guard-topics-reader");
         poller.setDaemon(true);
         poller.start();
@@ -174,6 +175,14 @@ public final class GuardTopics implements AutoCloseable {
     public Event awaitResult(String requestId) {
         await().atMost(Duration.ofSeconds(60)).until(() -> !results(requestId).isEmpty());
         return results(requestId).get(0);
+    }
+
+    /** The last record on the request topic with {@code key}, once there is one, as it was written. */
+    public ConsumerRecord<String, byte[]> awaitRequest(String key) {
+        await().atMost(Duration.ofSeconds(60)).until(() -> seen.stream()
+                .anyMatch(r -> r.topic().equals(REQUESTS) && key.equals(r.key())));
+        return seen.stream().filter(r -> r.topic().equals(REQUESTS) && key.equals(r.key()))
+                .reduce((first, last) -> last).orElseThrow();
     }
 
     public List<ConsumerRecord<String, byte[]>> deadLetters() {
