@@ -173,7 +173,7 @@ class AccessAndLeadershipSettingsTest extends GuardIntegrationTest {
     }
 
     @Test
-    void theConfiguredLeaseIsHeldUnderTheConfiguredIdentityAndRenewedEveryRetryPeriod() {
+    void theLeaseInTheConfiguredNamespaceIsHeldUnderTheConfiguredIdentityAndRenewedEveryRetryPeriod() {
         await().atMost(Duration.ofSeconds(30)).until(AccessAndLeadershipSettingsTest::leading);
         assertThat(leadership()).containsEntry("lease", LEASE_NAMESPACE + "/" + LEASE_NAME)
                 .containsEntry("replica", REPLICA).containsEntry("leader", REPLICA);

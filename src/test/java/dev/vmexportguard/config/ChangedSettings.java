@@ -14,7 +14,11 @@ public class ChangedSettings implements QuarkusTestProfile {
     static final String HTTP_AUDIENCE = "guard-http";
     static final String DATASCHEMA_BASE = "https://guard.example/contracts/";
     static final String LEASE_NAMESPACE = "guard-settings";
-    static final String LEASE_NAME = "settings-lease";
+    /**
+     * The default name: the Role that lets the guard hold its Lease names it ({@code resourceNames}), and every call
+     * of the tests is checked against the shipped roles (GuardRbacIT).
+     */
+    static final String LEASE_NAME = "vm-export-guard-leader";
     static final String REPLICA = "settings-replica";
 
     @Override
@@ -33,7 +37,6 @@ public class ChangedSettings implements QuarkusTestProfile {
                 Map.entry("guard.authentication.intake-max-age", "3s"),
                 Map.entry("guard.request.max-in-flight", "2"),
                 Map.entry("guard.events.dataschema-base", DATASCHEMA_BASE),
-                Map.entry("guard.leadership.lease-name", LEASE_NAME),
                 Map.entry("guard.leadership.lease-namespace", LEASE_NAMESPACE),
                 Map.entry("guard.leadership.identity", REPLICA),
                 Map.entry("guard.leadership.lease-duration", "4s"),
