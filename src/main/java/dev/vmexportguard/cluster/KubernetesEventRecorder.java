@@ -39,7 +39,8 @@ public class KubernetesEventRecorder {
             Map.entry(EventType.COMPLETED, "ExportCompleted"),
             Map.entry(EventType.FAILED, "ExportFailed"),
             Map.entry(EventType.VM_RESTARTED, "VmRestartedAfterExport"),
-            Map.entry(EventType.RESTART_FAILED, "VmRestartFailedAfterExport"));
+            Map.entry(EventType.RESTART_FAILED, "VmRestartFailedAfterExport"),
+            Map.entry(EventType.ADMITTED, "ExportAdmitted"));
 
     private static final Set<ReasonCode> UNCHECKED = Set.of(ReasonCode.UNAUTHENTICATED, ReasonCode.FORBIDDEN,
             ReasonCode.INVALID_REQUEST, ReasonCode.REQUEST_EXPIRED);

@@ -31,6 +31,26 @@ public interface GuardConfig {
 
     Orphans orphans();
 
+    Admission admission();
+
+    /** The admission webhook that guards exports started outside the guard (Harvester's UI, kubectl). */
+    interface Admission {
+        /**
+         * The guard's own user as the API server authenticates it: images it creates itself are admitted at once. The
+         * ServiceAccount of {@code k8s/}; change it with the namespace or the ServiceAccount's name.
+         */
+        @WithDefault("system:serviceaccount:vm-export-guard:vm-export-guard")
+        @NotBlank
+        String guardUser();
+
+        /**
+         * How long the API calls of one admission decision may take together; past it the export is refused. Keep it
+         * below the webhook's {@code timeoutSeconds} (5).
+         */
+        @WithDefault("3s")
+        Duration decisionTimeout();
+    }
+
     /**
      * The sweep of orphaned objects: images and backups carrying the guard's labels that belong to no active export
      * (no job, or a job that ended without keeping them as its result).

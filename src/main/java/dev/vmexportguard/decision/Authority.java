@@ -99,6 +99,11 @@ public final class Authority {
     }
 
     /** Reading the audit of a namespace (null: of every namespace, and of requests that named none). */
+    /** What whoever starts an export outside the guard must hold for the webhook to say what uses the volume. */
+    public static Permission toSeeVolume(String namespace, String volume) {
+        return new Permission("get", "", "persistentvolumeclaims", null, namespace, volume);
+    }
+
     public static Permission toReadAudit(String namespace) {
         return new Permission("list", AUDIT_GROUP, AUDIT_RESOURCE, null, namespace, null);
     }

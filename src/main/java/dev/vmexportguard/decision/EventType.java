@@ -23,10 +23,15 @@ public enum EventType {
     /** After the end, the VMs the guard stopped were started again (restartAfter). */
     VM_RESTARTED,
     /** After the end, a VM the guard stopped could not be started again. */
-    RESTART_FAILED;
+    RESTART_FAILED,
+    /**
+     * An export started outside the guard (Harvester's UI, kubectl) was admitted by its webhook: every VM using the
+     * volume was fully stopped. The guard does not run that export. Final.
+     */
+    ADMITTED;
 
     public boolean isFinal() {
-        return this == REJECTED || this == COMPLETED || this == FAILED;
+        return this == REJECTED || this == COMPLETED || this == FAILED || this == ADMITTED;
     }
 
     /** The last segment of the CloudEvents type, e.g. {@code rejected}. */

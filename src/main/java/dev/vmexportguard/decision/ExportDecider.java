@@ -77,6 +77,31 @@ public final class ExportDecider {
     }
 
     /**
+     * What the admission webhook answers for an image that exports {@code volumeName} of {@code namespace}, started
+     * outside the guard (Harvester's UI, kubectl): the rules of a request with onRunning REJECT for that volume. The
+     * refusal, or none with what was seen.
+     */
+    public static Admission admit(String namespace, String volumeName, ClusterSnapshot cluster) {
+        ExportRequest asked = new ExportRequest(null, namespace, null, volumeName, null, null, null,
+                ExportRequest.OnRunning.REJECT, false, null, null, null, false, null, List.of(), null);
+        Resolution resolution = resolve(asked, cluster);
+        List<String> users = usersOf(volumeName, cluster);
+        String vmName = users.size() == 1 ? users.get(0) : null;
+        Evidence evidence = evidence(resolution.volume, volumeName, users, cluster);
+        Decision.Rejected refusal = resolution.refusal != null
+                ? new Decision.Rejected(resolution.refusal, resolution.message, evidence, vmName, volumeName)
+                : powerStateRefusal(namespace, volumeName, vmName, evidence, cluster).orElse(null);
+        return new Admission(refusal, evidence, vmName);
+    }
+
+    /** The webhook's answer: {@code refusal} null when the export may run; {@code observed} what it was decided on. */
+    public record Admission(Decision.Rejected refusal, Evidence observed, String vmName) {
+        public boolean allowed() {
+            return refusal == null;
+        }
+    }
+
+    /**
      * Since when the volume is in use: the earliest creation of a live VMI of a VM using it, or of a pod still
      * mounting it. Empty when nothing uses it; {@link Instant#MIN} when a user's creation time is unknown.
      */

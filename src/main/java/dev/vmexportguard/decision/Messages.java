@@ -230,6 +230,36 @@ public final class Messages {
                 + " as the requester.";
     }
 
+    /**
+     * A refusal as the admission webhook shows it to whoever started the export in Harvester's UI or with kubectl:
+     * the way out ends in exporting again, not in sending a request.
+     */
+    public static String forAdmission(String refusal) {
+        return refusal.replace("send the request again", "export the volume again")
+                .replace("Send the request again", "Export the volume again");
+    }
+
+    public static String admitted(String ns, String volume, String image, String user) {
+        return "Admitted: every VM using volume " + ns + "/" + volume + " is fully stopped and no pod mounts it;"
+                + " the export to image " + image + " started by " + user + " may run.";
+    }
+
+    public static String noVolumeToExport(String ns, String image) {
+        return "Refused: image " + ns + "/" + image + " has sourceType export-from-volume but names no volume"
+                + " (spec.pvcName). Name the PersistentVolumeClaim to export.";
+    }
+
+    public static String forbiddenToSee(String user, String permission) {
+        return "Refused: " + user + " may not " + permission + ", so the guard does not say whether the volume is in"
+                + " use; nothing was exported. Ask for that permission, or have someone who has it export the volume.";
+    }
+
+    public static String admissionNotRecorded(String ns, String volume) {
+        return "Refused: the guard's database did not answer, so it could neither check its own exports of volume "
+                + ns + "/" + volume + " nor record this decision; nothing was exported. Export the volume again in a"
+                + " minute.";
+    }
+
     public static String forbidden(String user, String permission) {
         return "Refused: " + user + " may not " + permission + ", so the guard does not do it on their behalf;"
                 + " nothing was exported. Ask for that permission, or have someone who has it send the request.";

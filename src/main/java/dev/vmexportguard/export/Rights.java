@@ -8,6 +8,7 @@ import dev.vmexportguard.decision.ExportRequest;
 import dev.vmexportguard.decision.Identity;
 import dev.vmexportguard.decision.Messages;
 import jakarta.enterprise.context.ApplicationScoped;
+import java.util.List;
 import java.util.Optional;
 
 /**
@@ -42,5 +43,14 @@ public class Rights {
         }
         return access.firstDenied(requester, Authority.toExport(request, decision))
                 .map(p -> Messages.forbidden(requester.username(), p.toString()));
+    }
+
+    /** Why {@code who} may not learn what uses {@code volume} of {@code namespace}: the admission webhook's check. */
+    public Optional<String> toSeeVolume(Identity who, String namespace, String volume) {
+        if (!checked) {
+            return Optional.empty();
+        }
+        return access.firstDenied(who, List.of(Authority.toSeeVolume(namespace, volume)))
+                .map(p -> Messages.forbiddenToSee(who.username(), p.toString()));
     }
 }

@@ -1,5 +1,6 @@
 package dev.vmexportguard.messaging;
 
+import dev.vmexportguard.audit.RequestSource;
 import dev.vmexportguard.config.GuardConfig;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -16,7 +17,8 @@ import org.eclipse.microprofile.reactive.messaging.Message;
 
 /**
  * Publishes result events to the result topic, keyed by requestId, as CloudEvents in binary mode, and waits until
- * the broker has them.
+ * the broker has them. The CloudEvents source is {@code guard.events.source}, followed by {@code /admission} for the
+ * answers of the admission webhook (exports started outside the guard).
  */
 @ApplicationScoped
 public class ResultPublisher implements ResultChannel {
@@ -35,17 +37,12 @@ public class ResultPublisher implements ResultChannel {
     }
 
     @Override
-    public String publish(ResultEvent event) {
-        return publish(event, null, null);
-    }
-
-    @Override
-    public String publish(ResultEvent event, String traceparent, String tracestate) {
+    public String publish(ResultEvent event, RequestSource source, String traceparent, String tracestate) {
         String value;
         Message<String> message;
         try {
             value = json.writeValueAsString(event);
-            message = record(event, value, traceparent, tracestate);
+            message = record(event, value, source, traceparent, tracestate);
         } catch (JsonProcessingException | RuntimeException e) {
             throw new Unpublishable("result event " + event.eventId() + " cannot be written as a record: " + e, e);
         }
@@ -53,11 +50,12 @@ public class ResultPublisher implements ResultChannel {
         return value;
     }
 
-    private Message<String> record(ResultEvent event, String value, String traceparent, String tracestate) {
+    private Message<String> record(ResultEvent event, String value, RequestSource source, String traceparent,
+                                   String tracestate) {
         RecordHeaders headers = new RecordHeaders();
         header(headers, "ce_specversion", "1.0");
         header(headers, "ce_id", event.eventId());
-        header(headers, "ce_source", config.source());
+        header(headers, "ce_source", source(source));
         header(headers, "ce_type", config.typePrefix() + "." + event.type().cloudEventSuffix());
         header(headers, "ce_subject", subject(event));
         header(headers, "ce_time", DateTimeFormatter.ISO_INSTANT.format(event.occurredAt()));
@@ -74,6 +72,12 @@ public class ResultPublisher implements ResultChannel {
                 .withHeaders(headers)
                 .build();
         return Message.of(value).addMetadata(metadata);
+    }
+
+    /** The CloudEvents source of an answer to a request from {@code source}. */
+    private String source(RequestSource source) {
+        return source != null && source.isAdmission() ? config.source() + "/" + RequestSource.ADMISSION
+                : config.source();
     }
 
     /** {@code namespace/vmName}; {@code namespace/volumeName} when no VM is known. */

@@ -115,7 +115,7 @@ public class OutboxRelay {
             boolean again;
             try {
                 if (row.published == null) {
-                    String published = channel.publish(row.event, row.traceparent, row.tracestate);
+                    String published = channel.publish(row.event, row.source, row.traceparent, row.tracestate);
                     QuarkusTransaction.requiringNew().run(() -> em.createQuery(
                                     "update OutboxEvent o set o.published = ?1 where o.id = ?2")
                             .setParameter(1, published).setParameter(2, row.id).executeUpdate());

@@ -8,6 +8,7 @@ import io.quarkus.test.common.QuarkusTestResource;
  */
 @QuarkusTestResource(KafkaBrokerResource.class)
 @QuarkusTestResource(PostgresResource.class)
+@QuarkusTestResource(WebhookCertificate.class)
 public final class BrokerAndDatabase {
     private BrokerAndDatabase() {
     }

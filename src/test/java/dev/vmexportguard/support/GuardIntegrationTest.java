@@ -37,7 +37,7 @@ import org.junit.jupiter.api.BeforeEach;
 public abstract class GuardIntegrationTest {
     /** The disk of {@code vm1} as Harvester names a VM's first volume. */
     protected static final String DISK = "vm1-disk-0-rlnlk";
-    private static final List<String> FINAL_TYPES = List.of("REJECTED", "COMPLETED", "FAILED");
+    private static final List<String> FINAL_TYPES = List.of("REJECTED", "COMPLETED", "FAILED", "ADMITTED");
     private static final Duration EVENT_WAIT = Duration.ofSeconds(60);
 
     @KubernetesTestServer
@@ -121,7 +121,7 @@ public abstract class GuardIntegrationTest {
         return topics.results(id).stream().filter(e -> e.type().equals(type)).findFirst().orElseThrow();
     }
 
-    /** The request's first REJECTED, COMPLETED or FAILED event, or null while there is none. */
+    /** The request's first REJECTED, COMPLETED, FAILED or ADMITTED event, or null while there is none. */
     protected Event finalEvent(String id) {
         return topics.results(id).stream().filter(e -> FINAL_TYPES.contains(e.type())).findFirst().orElse(null);
     }

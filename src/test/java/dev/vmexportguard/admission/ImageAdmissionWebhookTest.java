@@ -1,0 +1,340 @@
+package dev.vmexportguard.admission;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.vmexportguard.support.AuditApi;
+import dev.vmexportguard.support.GuardIntegrationTest;
+import dev.vmexportguard.support.GuardTopics;
+import dev.vmexportguard.support.GuardTopics.Event;
+import dev.vmexportguard.support.ScriptedAuthorizer;
+import dev.vmexportguard.support.WebhookCertificate;
+import io.quarkus.test.common.http.TestHTTPResource;
+import io.quarkus.test.junit.QuarkusTest;
+import io.restassured.path.json.JsonPath;
+import java.math.BigInteger;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.security.cert.X509Certificate;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+import javax.net.ssl.SSLException;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The admission webhook as the API server calls it: AdmissionReviews of VirtualMachineImages posted over HTTPS to a
+ * guard whose certificate the client trusts alone (the webhook's {@code caBundle}), and what the person who clicked
+ * "Export Image" sees, what dashboards read on the result topic and what the audit keeps.
+ */
+@QuarkusTest
+class ImageAdmissionWebhookTest extends GuardIntegrationTest {
+    private static final ObjectMapper JSON = new ObjectMapper();
+    private static final String OPERATOR = "jane@example.com";
+    private static final List<String> OPERATOR_GROUPS = List.of("harvester-operators", "system:authenticated");
+    private static final String GUARD_USER = "system:serviceaccount:vm-export-guard:vm-export-guard";
+
+    @TestHTTPResource(value = "/admission/virtualmachineimages", tls = true)
+    URI webhook;
+
+    @TestHTTPResource("/admission/virtualmachineimages")
+    URI plainHttp;
+
+    /** What the webhook answered, over HTTPS. */
+    private record Answer(int code, JsonNode body) {
+        JsonNode response() {
+            return body.path("response");
+        }
+
+        boolean allowed() {
+            return response().path("allowed").asBoolean();
+        }
+
+        String message() {
+            return response().path("status").path("message").asText();
+        }
+    }
+
+    /** An image's creation as the API server reviews it; {@code spec} are the image's own fields. */
+    private ObjectNode review(String uid, String user, List<String> groups, Map<String, String> labels,
+                              Map<String, String> spec, boolean dryRun) {
+        ObjectNode review = JSON.createObjectNode();
+        review.put("apiVersion", "admission.k8s.io/v1");
+        review.put("kind", "AdmissionReview");
+        ObjectNode request = review.putObject("request");
+        request.put("uid", uid);
+        request.putObject("kind").put("group", "harvesterhci.io").put("version", "v1beta1")
+                .put("kind", "VirtualMachineImage");
+        request.putObject("resource").put("group", "harvesterhci.io").put("version", "v1beta1")
+                .put("resource", "virtualmachineimages");
+        request.put("name", "image-" + uid.substring(0, 5));
+        request.put("namespace", ns);
+        request.put("operation", "CREATE");
+        ObjectNode userInfo = request.putObject("userInfo");
+        userInfo.put("username", user);
+        groups.forEach(userInfo.putArray("groups")::add);
+        ObjectNode image = request.putObject("object");
+        image.put("apiVersion", "harvesterhci.io/v1beta1");
+        image.put("kind", "VirtualMachineImage");
+        ObjectNode metadata = image.putObject("metadata");
+        metadata.put("name", "image-" + uid.substring(0, 5));
+        metadata.put("namespace", ns);
+        labels.forEach(metadata.putObject("labels")::put);
+        ObjectNode imageSpec = image.putObject("spec");
+        spec.forEach(imageSpec::put);
+        request.putNull("oldObject");
+        request.put("dryRun", dryRun);
+        return review;
+    }
+
+    /** What Harvester's "Export Image" action creates for {@code volume} of {@link #ns}. */
+    private Map<String, String> exportOf(String volume) {
+        return Map.of("displayName", "backup-of-" + volume, "sourceType", "export-from-volume", "pvcName", volume,
+                "pvcNamespace", ns, "storageClassName", "harvester-longhorn");
+    }
+
+    private Answer post(Object review) {
+        return post(webhook, review, WebhookCertificate.current());
+    }
+
+    private static Answer post(URI to, Object review, X509Certificate trusted) {
+        try {
+            HttpClient client = HttpClient.newBuilder().sslContext(WebhookCertificate.trusting(trusted))
+                    .connectTimeout(Duration.ofSeconds(5)).build();
+            HttpResponse<String> response = client.send(HttpRequest.newBuilder(to)
+                    .header("Content-Type", "application/json").timeout(Duration.ofSeconds(10))
+                    .POST(HttpRequest.BodyPublishers.ofString(review.toString())).build(),
+                    HttpResponse.BodyHandlers.ofString());
+            return new Answer(response.statusCode(), response.body().isEmpty() ? JSON.createObjectNode()
+                    : JSON.readTree(response.body()));
+        } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException(e);
+        }
+    }
+
+    private Answer exportAs(String uid, String user, String volume) {
+        return post(review(uid, user, OPERATOR_GROUPS, Map.of(), exportOf(volume), false));
+    }
+
+    private static String uid() {
+        return UUID.randomUUID().toString();
+    }
+
+    @Test
+    void anExportOfARunningVmsVolumeIsRefusedWithTheGuardsMessageAuditedAndPublished() {
+        vmWithDisk("vm1", "Running", DISK);
+        String uid = uid();
+
+        Answer answer = exportAs(uid, OPERATOR, DISK);
+
+        assertThat(answer.code()).isEqualTo(200);
+        assertThat(answer.response().path("uid").asText()).isEqualTo(uid);
+        assertThat(answer.allowed()).isFalse();
+        assertThat(answer.response().path("status").path("code").asInt()).isEqualTo(403);
+        assertThat(answer.message()).startsWith("Refused: VM " + ns + "/vm1 (Running) is not fully stopped")
+                .contains("Stop the VM").endsWith("then export the volume again.").hasSizeLessThan(400);
+
+        Event rejected = topics.awaitResult("admission:" + uid);
+        assertThat(rejected.type()).isEqualTo("REJECTED");
+        assertThat(rejected.reason()).isEqualTo("VM_RUNNING");
+        assertThat(rejected.message()).isEqualTo(answer.message());
+        assertThat(rejected.headers()).containsEntry("ce_source", "/vm-export-guard/admission")
+                .containsEntry("ce_type", "dev.vmexportguard.export.rejected");
+        assertThat(rejected.body().path("caller").asText()).isEqualTo(OPERATOR);
+        assertThat(rejected.body().path("observed").path("vms").get(0).path("name").asText()).isEqualTo("vm1");
+
+        JsonPath audit = AuditApi.export("admission:" + uid, 2).extract().jsonPath();
+        assertThat(audit.getList("history.type", String.class)).containsExactly("RECEIVED", "REJECTED");
+        assertThat(audit.getString("history[0].caller")).isEqualTo(OPERATOR);
+        assertThat(audit.getString("history[0].source.topic")).isEqualTo("admission");
+        JsonNode received = readTree(audit.getString("history[0].payload"));
+        assertThat(received.path("uid").asText()).isEqualTo(uid);
+        assertThat(received.path("userInfo").path("groups").toString()).contains("harvester-operators");
+        assertThat(audit.getString("history[1].observed.vms[0].name")).isEqualTo("vm1");
+        assertThat(cluster.allImages(ns)).isEmpty();
+    }
+
+    @Test
+    void anExportOfAStoppedVmsVolumeIsAdmittedAndPublishedAsAdmitted() {
+        stoppedVm("vm1", DISK);
+        String uid = uid();
+
+        Answer answer = exportAs(uid, OPERATOR, DISK);
+
+        assertThat(answer.allowed()).isTrue();
+        assertThat(answer.response().has("status")).isFalse();
+        Event admitted = topics.awaitResult("admission:" + uid);
+        assertThat(admitted.type()).isEqualTo("ADMITTED");
+        assertThat(admitted.headers()).containsEntry("ce_source", "/vm-export-guard/admission")
+                .containsEntry("ce_type", "dev.vmexportguard.export.admitted");
+        assertThat(admitted.body().path("image").path("name").asText()).isEqualTo("image-" + uid.substring(0, 5));
+        assertThat(admitted.body().path("vmName").asText()).isEqualTo("vm1");
+        assertThat(admitted.body().path("observed").path("vms").get(0).path("printableStatus").asText())
+                .isEqualTo("Stopped");
+        assertThat(AuditApi.export("admission:" + uid, 2).extract().jsonPath()
+                .getList("history.type", String.class)).containsExactly("RECEIVED", "ADMITTED");
+    }
+
+    @Test
+    void aVolumeSharedWithARunningVmIsRefusedThoughTheOtherVmIsStopped() {
+        stoppedVm("vm1", DISK);
+        cluster.vm(ns, "vm2", "Running", DISK);
+
+        Answer answer = exportAs(uid(), OPERATOR, DISK);
+
+        assertThat(answer.allowed()).isFalse();
+        assertThat(answer.message()).contains("VM " + ns + "/vm2 (Running) is not fully stopped").doesNotContain(ns + "/vm1");
+    }
+
+    @Test
+    void aLauncherPodStillTerminatingKeepsTheVolumeInUse() {
+        stoppedVm("vm1", DISK);
+        cluster.launcherPod(ns, "vm1", "Running", DISK);
+
+        Answer answer = exportAs(uid(), OPERATOR, DISK);
+
+        assertThat(answer.allowed()).isFalse();
+        assertThat(answer.message()).contains("is still mounted by pod").endsWith("then export the volume again.");
+    }
+
+    @Test
+    void whileTheGuardExportsTheVolumeAnotherExportOfItIsRefused() {
+        stoppedVm("vm1", DISK);
+        String running = send("vm1", null);
+        Event started = awaitEvent(running, "STARTED");
+        String uid = uid();
+
+        Answer answer = exportAs(uid, OPERATOR, DISK);
+
+        assertThat(answer.allowed()).isFalse();
+        assertThat(answer.message()).contains("is already being exported by request " + running);
+        assertThat(topics.awaitResult("admission:" + uid).reason()).isEqualTo("EXPORT_IN_PROGRESS");
+        simulator.complete(ns, started.body().path("image").path("name").asText(), 1024);
+        awaitEvent(running, "COMPLETED");
+    }
+
+    @Test
+    void theGuardsOwnImageIsAdmittedAtOnceButItsLabelsOnSomeoneElsesAreNot() {
+        vmWithDisk("vm1", "Running", DISK);
+        Map<String, String> guardLabels = Map.of("vm-export-guard.dev/managed-by", "vm-export-guard");
+        String own = uid();
+        String forged = uid();
+
+        Answer guards = post(review(own, GUARD_USER, List.of("system:serviceaccounts"), guardLabels, exportOf(DISK),
+                false));
+        Answer someoneElses = post(review(forged, OPERATOR, OPERATOR_GROUPS, guardLabels, exportOf(DISK), false));
+
+        assertThat(guards.allowed()).isTrue();
+        assertThat(someoneElses.allowed()).isFalse();
+        assertThat(topics.awaitResult("admission:" + forged).reason()).isEqualTo("VM_RUNNING");
+        // nothing is recorded about the guard's own image: its export has its own events
+        await().during(GuardTopics.SETTLE).atMost(Duration.ofSeconds(5))
+                .until(() -> topics.results("admission:" + own).isEmpty());
+    }
+
+    @Test
+    void anotherSourceTypePassesUntouched() {
+        vmWithDisk("vm1", "Running", DISK);
+        String uid = uid();
+
+        Answer answer = post(review(uid, OPERATOR, OPERATOR_GROUPS, Map.of(), Map.of("displayName", "ubuntu",
+                "sourceType", "download", "url", "https://example.com/ubuntu.img"), false));
+
+        assertThat(answer.allowed()).isTrue();
+        await().during(GuardTopics.SETTLE).atMost(Duration.ofSeconds(5))
+                .until(() -> topics.results("admission:" + uid).isEmpty());
+    }
+
+    @Test
+    void aDryRunIsAnsweredAndRecordsNothing() {
+        vmWithDisk("vm1", "Running", DISK);
+        String uid = uid();
+
+        Answer answer = post(review(uid, OPERATOR, OPERATOR_GROUPS, Map.of(), exportOf(DISK), true));
+
+        assertThat(answer.allowed()).isFalse();
+        assertThat(answer.message()).contains("is not fully stopped");
+        await().during(GuardTopics.SETTLE).atMost(Duration.ofSeconds(5))
+                .until(() -> topics.results("admission:" + uid).isEmpty());
+        AuditApi.asOperator().get("/api/exports/{id}", "admission:" + uid).then().statusCode(404);
+    }
+
+    @Test
+    void aBodyThatIsNotAnAdmissionReviewIsA400AndPlainHttpIsNotServed() {
+        Answer notJson = post(webhook, "{not json", WebhookCertificate.current());
+        Answer noRequest = post(webhook, "{\"apiVersion\":\"admission.k8s.io/v1\",\"kind\":\"AdmissionReview\"}",
+                WebhookCertificate.current());
+
+        assertThat(notJson.code()).isEqualTo(400);
+        assertThat(noRequest.code()).isEqualTo(400);
+        assertThat(noRequest.body().path("detail").asText()).contains("AdmissionReview with a request and its uid");
+        ObjectNode valid = review(uid(), OPERATOR, OPERATOR_GROUPS, Map.of(), exportOf(DISK), false);
+        io.restassured.RestAssured.given().contentType("application/json").body(valid.toString())
+                .post(plainHttp).then().statusCode(404);
+    }
+
+    @Test
+    void whenTheClusterCannotBeReadTheExportIsRefusedAndTheMessageSaysWhy() {
+        stoppedVm("vm1", DISK);
+        server.expect().get().withPath("/api/v1/namespaces/" + ns + "/persistentvolumeclaims")
+                .andReturn(503, "{}").always();
+        String uid = uid();
+
+        Answer answer = exportAs(uid, OPERATOR, DISK);
+
+        assertThat(answer.allowed()).isFalse();
+        assertThat(answer.message()).startsWith("Refused: the guard could not read the cluster")
+                .contains("Export the volume again once the Kubernetes API is reachable");
+        assertThat(topics.awaitResult("admission:" + uid).reason()).isEqualTo("CLUSTER_UNAVAILABLE");
+    }
+
+    @Test
+    void someoneWhoMayNotSeeTheVolumeIsRefusedWithoutLearningWhatUsesIt() {
+        vmWithDisk("vm1", "Running", DISK);
+        String user = "viewer-" + uid().substring(0, 8) + "@example.com";
+        ScriptedAuthorizer.allowOnly(user, r -> false);
+
+        Answer answer = exportAs(uid(), user, DISK);
+
+        assertThat(answer.allowed()).isFalse();
+        assertThat(answer.message()).startsWith("Refused: " + user + " may not get")
+                .doesNotContain(ns + "/vm1").doesNotContain("Running");
+    }
+
+    @Test
+    void aRenewedCertificateIsServedWithoutARestart() {
+        stoppedVm("vm1", DISK);
+        X509Certificate old = WebhookCertificate.current();
+        assertThat(post(webhook, review(uid(), OPERATOR, OPERATOR_GROUPS, Map.of(), exportOf(DISK), true), old)
+                .allowed()).isTrue();
+
+        BigInteger serial = WebhookCertificate.renew();
+        X509Certificate renewed = WebhookCertificate.current();
+        assertThat(renewed.getSerialNumber()).isEqualTo(serial);
+
+        // reloaded within seconds (quarkus.tls.reload-period): a client that trusts only the new one gets its answer
+        await().atMost(Duration.ofSeconds(15)).ignoreExceptions().until(() ->
+                post(webhook, review(uid(), OPERATOR, OPERATOR_GROUPS, Map.of(), exportOf(DISK), true), renewed)
+                        .allowed());
+        assertThat(org.assertj.core.api.Assertions.catchThrowable(() ->
+                post(webhook, review(uid(), OPERATOR, OPERATOR_GROUPS, Map.of(), exportOf(DISK), true), old)))
+                .hasCauseInstanceOf(SSLException.class);
+    }
+
+    private static JsonNode readTree(String json) {
+        try {
+            return JSON.readTree(json);
+        } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
+    }
+}
