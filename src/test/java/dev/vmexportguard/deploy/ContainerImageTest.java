@@ -85,7 +85,7 @@ class ContainerImageTest {
                 "COPY --chown=185 target/quarkus-app/*.jar /deployments/",
                 "COPY --chown=185 target/quarkus-app/app/ /deployments/app/",
                 "COPY --chown=185 target/quarkus-app/quarkus/ /deployments/quarkus/");
-        assertThat(instructions).contains("USER 185", "EXPOSE 8080");
+        assertThat(instructions).contains("USER 185", "EXPOSE 8080 8443");
         assertThat(instructions.indexOf("USER 185")).isGreaterThan(instructions.indexOf(
                 "COPY --chown=185 target/quarkus-app/quarkus/ /deployments/quarkus/"));
         assertThat(jvmOptions()).containsExactlyInAnyOrder("-XX:MaxRAMPercentage=75",

@@ -32,7 +32,8 @@ class KubernetesManifestsTest {
             "ClusterRoleBinding/vm-export-guard", "ConfigMap/vm-export-guard", "Deployment/vm-export-guard",
             "Namespace/vm-export-guard", "NetworkPolicy/vm-export-guard", "PodDisruptionBudget/vm-export-guard",
             "Role/vm-export-guard:leader-election", "RoleBinding/vm-export-guard:leader-election",
-            "Service/vm-export-guard", "ServiceAccount/vm-export-guard");
+            "Service/vm-export-guard", "ServiceAccount/vm-export-guard",
+            "ValidatingWebhookConfiguration/vm-export-guard");
 
     static JsonNode deployment() {
         return Kustomize.build(K8S.resolve("base")).one("Deployment", "vm-export-guard");
@@ -71,7 +72,7 @@ class KubernetesManifestsTest {
         assertThat(base.missingComponents()).isEmpty();
         for (JsonNode o : base.objects()) {
             String kind = o.path("kind").asText();
-            if (!List.of("Namespace", "ClusterRole", "ClusterRoleBinding").contains(kind)) {
+            if (!List.of("Namespace", "ClusterRole", "ClusterRoleBinding", "ValidatingWebhookConfiguration").contains(kind)) {
                 assertThat(o.path("metadata").path("namespace").asText()).as(Kustomize.id(o)).isEqualTo("vm-export-guard");
             }
         }
@@ -192,7 +193,7 @@ class KubernetesManifestsTest {
         assertThat(pdb.path("spec").path("selector").path("matchLabels")).isEqualTo(selector);
         JsonNode policy = base.one("NetworkPolicy", "vm-export-guard");
         assertThat(policy.path("spec").path("podSelector").path("matchLabels")).isEqualTo(selector);
-        assertThat(policy.path("spec").path("ingress").findValues("port")).extracting(JsonNode::asInt).containsExactly(8080);
+        assertThat(policy.path("spec").path("ingress").findValues("port")).extracting(JsonNode::asInt).containsExactly(8080, 8443);
         List<String> egress = new ArrayList<>();
         for (JsonNode rule : policy.path("spec").path("egress")) {
             for (JsonNode port : rule.path("ports")) {
@@ -200,6 +201,105 @@ class KubernetesManifestsTest {
             }
         }
         assertThat(egress).containsExactlyInAnyOrder("TCP/9092", "TCP/5432", "TCP/443", "TCP/6443", "UDP/53", "TCP/53");
+    }
+
+    /**
+     * The admission webhook, field by field: what the API server sends it (image creations of Harvester's v1beta1
+     * API, as v1 AdmissionReviews), how long it waits and what it does when no guard answers, which namespaces are
+     * left out, and that the call reaches the guard's HTTPS port, whose certificate comes from cert-manager's Secret
+     * and whose CA is injected.
+     */
+    @Test
+    void webhookConfigurationFieldByField() throws Exception {
+        Kustomize.Build base = Kustomize.build(K8S.resolve("base"));
+        JsonNode configuration = base.one("ValidatingWebhookConfiguration", "vm-export-guard");
+        assertThat(configuration.path("webhooks").size()).isEqualTo(1);
+        JsonNode webhook = configuration.path("webhooks").get(0);
+        assertThat(webhook.path("admissionReviewVersions").toString()).isEqualTo("[\"v1\"]");
+        assertThat(webhook.path("sideEffects").asText()).isEqualTo("NoneOnDryRun");
+        assertThat(webhook.path("timeoutSeconds").asInt()).isEqualTo(5);
+        assertThat(webhook.path("failurePolicy").asText()).isEqualTo("Fail");
+        assertThat(webhook.path("matchPolicy").asText()).isEqualTo("Equivalent");
+        assertThat(webhook.path("rules").size()).isEqualTo(1);
+        JsonNode rule = webhook.path("rules").get(0);
+        assertThat(rule.path("apiGroups").toString()).isEqualTo("[\"harvesterhci.io\"]");
+        assertThat(rule.path("apiVersions").toString()).isEqualTo("[\"v1beta1\"]");
+        assertThat(rule.path("operations").toString()).isEqualTo("[\"CREATE\"]");
+        assertThat(rule.path("resources").toString()).isEqualTo("[\"virtualmachineimages\"]");
+        assertThat(rule.path("scope").asText()).isEqualTo("Namespaced");
+        // the guard's own namespace and the system ones are left out, nothing else
+        JsonNode selector = webhook.path("namespaceSelector");
+        assertThat(selector.path("matchLabels").isMissingNode()).isTrue();
+        assertThat(selector.path("matchExpressions").size()).isEqualTo(1);
+        JsonNode expression = selector.path("matchExpressions").get(0);
+        assertThat(expression.path("key").asText()).isEqualTo("kubernetes.io/metadata.name");
+        assertThat(expression.path("operator").asText()).isEqualTo("NotIn");
+        List<String> left = new ArrayList<>();
+        expression.path("values").forEach(v -> left.add(v.asText()));
+        assertThat(left).contains("vm-export-guard", "kube-system", "harvester-system", "longhorn-system",
+                "cattle-system");
+        assertThat(webhook.path("objectSelector").isMissingNode()).isTrue();
+
+        // the call reaches the guard's HTTPS port at the resource's path
+        JsonNode service = base.one("Service", "vm-export-guard");
+        JsonNode client = webhook.path("clientConfig").path("service");
+        assertThat(client.path("namespace").asText()).isEqualTo(service.path("metadata").path("namespace").asText());
+        assertThat(client.path("name").asText()).isEqualTo(service.path("metadata").path("name").asText());
+        assertThat(client.path("path").asText()).isEqualTo(
+                dev.vmexportguard.api.AdmissionResource.class.getAnnotation(jakarta.ws.rs.Path.class).value());
+        JsonNode https = null;
+        for (JsonNode port : service.path("spec").path("ports")) {
+            if (port.path("port").asInt() == client.path("port").asInt()) {
+                https = port;
+            }
+        }
+        assertThat(https).as("the Service port the webhook calls").isNotNull();
+        JsonNode containerPort = null;
+        for (JsonNode port : container().path("ports")) {
+            if (port.path("name").asText().equals(https.path("targetPort").asText())) {
+                containerPort = port;
+            }
+        }
+        assertThat(containerPort).as("the container port the Service forwards to").isNotNull();
+        JsonNode settings = base.one("ConfigMap", "vm-export-guard").path("data");
+        assertThat(settings.path("QUARKUS_HTTP_SSL_PORT").asInt()).isEqualTo(containerPort.path("containerPort").asInt());
+
+        // the certificate: mounted from the Secret cert-manager writes, read from where it is mounted
+        JsonNode mount = null;
+        for (JsonNode m : container().path("volumeMounts")) {
+            if (m.path("name").asText().equals("webhook-tls")) {
+                mount = m;
+            }
+        }
+        assertThat(mount).isNotNull();
+        assertThat(mount.path("readOnly").asBoolean()).isTrue();
+        String folder = mount.path("mountPath").asText();
+        assertThat(settings.path("QUARKUS_TLS_KEY_STORE_PEM_0_CERT").asText()).isEqualTo(folder + "/tls.crt");
+        assertThat(settings.path("QUARKUS_TLS_KEY_STORE_PEM_0_KEY").asText()).isEqualTo(folder + "/tls.key");
+        assertThat(Duration.parse("PT" + settings.path("QUARKUS_TLS_RELOAD_PERIOD").asText().toUpperCase()))
+                .isPositive();
+        String secret = null;
+        for (JsonNode v : deployment().path("spec").path("template").path("spec").path("volumes")) {
+            if (v.path("name").asText().equals("webhook-tls")) {
+                secret = v.path("secret").path("secretName").asText();
+            }
+        }
+        Kustomize.Build withCertManager = Kustomize.build(K8S.resolve("overlays/cert-manager"));
+        assertThat(withCertManager.missingComponents()).isEmpty();
+        JsonNode certificate = withCertManager.one("Certificate", "vm-export-guard-webhook");
+        assertThat(certificate.path("spec").path("secretName").asText()).isEqualTo(secret);
+        assertThat(certificate.path("spec").path("dnsNames").toString())
+                .contains("\"" + client.path("name").asText() + "." + client.path("namespace").asText() + ".svc\"");
+        assertThat(certificate.path("spec").path("privateKey").path("encoding").asText()).isEqualTo("PKCS8");
+        JsonNode issuer = withCertManager.one("Issuer", certificate.path("spec").path("issuerRef").path("name").asText());
+        assertThat(issuer.path("spec").has("selfSigned")).isTrue();
+        assertThat(configuration.path("metadata").path("annotations").path("cert-manager.io/inject-ca-from").asText())
+                .isEqualTo(certificate.path("metadata").path("namespace").asText() + "/"
+                        + certificate.path("metadata").path("name").asText());
+        // the guard's own images are recognised by its ServiceAccount
+        assertThat(settings.path("GUARD_ADMISSION_GUARD_USER").asText()).isEqualTo("system:serviceaccount:"
+                + deployment().path("metadata").path("namespace").asText() + ":"
+                + deployment().path("spec").path("template").path("spec").path("serviceAccountName").asText());
     }
 
     /**

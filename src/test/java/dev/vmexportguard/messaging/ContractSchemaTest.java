@@ -166,7 +166,9 @@ class ContractSchemaTest {
                         .build(SUBJECT, NOW),
                 ResultEvent.of(EventType.VM_RESTARTED, "r").message("restarted").build(SUBJECT, NOW),
                 ResultEvent.of(EventType.RESTART_FAILED, "rf").reason(ReasonCode.RESTART_FAILED).message("no")
-                        .build(SUBJECT, NOW));
+                        .build(SUBJECT, NOW),
+                ResultEvent.of(EventType.ADMITTED, "admission:1").message("admitted").observed(OBSERVED)
+                        .image(ResultEvent.ImageRef.of("default", "export-x7k2p", "vm1-img")).build(SUBJECT, NOW));
     }
 
     @Test
