@@ -774,4 +774,27 @@ class ExportDeciderTest {
         assertThat(ExportDecider.usersOf(DISK, s)).containsExactly("vm-a", "vm-b", "vm-c");
         assertThat(ExportDecider.usersOf(null, s)).isEmpty();
     }
+
+    @Test
+    void anExportStartedOutsideTheGuardIsAdmittedOnlyWhenEveryUserOfTheVolumeIsStopped() {
+        ExportDecider.Admission stopped = ExportDecider.admit(NS, DISK,
+                cluster().volume(DISK).vm("vm1", "Stopped", DISK).snapshot());
+        ExportDecider.Admission shared = ExportDecider.admit(NS, DISK,
+                cluster().volume(DISK).vm("vm1", "Stopped", DISK).vm("vm2", "Running", DISK).snapshot());
+        ExportDecider.Admission mounted = ExportDecider.admit(NS, DISK,
+                cluster().volume(DISK).vm("vm1", "Stopped", DISK).pod("virt-launcher-vm1-x", "Running", "vm1", DISK)
+                        .snapshot());
+        ExportDecider.Admission missing = ExportDecider.admit(NS, DISK, cluster().snapshot());
+        ExportDecider.Admission unbound = ExportDecider.admit(NS, DISK,
+                cluster().volume(DISK, "Pending", "longhorn").snapshot());
+
+        assertThat(stopped.allowed()).isTrue();
+        assertThat(stopped.vmName()).isEqualTo("vm1");
+        assertThat(stopped.observed().vms()).extracting(Evidence.VmSeen::name).containsExactly("vm1");
+        assertThat(shared.refusal().reason()).isEqualTo(ReasonCode.VM_RUNNING);
+        assertThat(shared.refusal().message()).contains(NS + "/vm2").doesNotContain(NS + "/vm1");
+        assertThat(mounted.refusal().reason()).isEqualTo(ReasonCode.VOLUME_IN_USE);
+        assertThat(missing.refusal().reason()).isEqualTo(ReasonCode.VOLUME_NOT_FOUND);
+        assertThat(unbound.refusal().reason()).isEqualTo(ReasonCode.VOLUME_NOT_BOUND);
+    }
 }
