@@ -1,12 +1,21 @@
 package dev.vmexportguard.admission;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.catchThrowableOfType;
 import static org.awaitility.Awaitility.await;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.vmexportguard.support.AdmittingApiServer;
 import dev.vmexportguard.support.AuditApi;
+import dev.vmexportguard.support.ScriptedAuthenticator;
+import io.fabric8.kubernetes.api.model.GenericKubernetesResource;
+import io.fabric8.kubernetes.api.model.GenericKubernetesResourceBuilder;
+import io.fabric8.kubernetes.client.ConfigBuilder;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.KubernetesClientBuilder;
+import io.fabric8.kubernetes.client.KubernetesClientException;
 import dev.vmexportguard.support.GuardIntegrationTest;
 import dev.vmexportguard.support.GuardTopics;
 import dev.vmexportguard.support.GuardTopics.Event;
@@ -308,6 +317,56 @@ class ImageAdmissionWebhookTest extends GuardIntegrationTest {
         assertThat(answer.allowed()).isFalse();
         assertThat(answer.message()).startsWith("Refused: " + user + " may not get")
                 .doesNotContain(ns + "/vm1").doesNotContain("Running");
+    }
+
+    /**
+     * Through an API server that runs the webhook in its admission chain: what kubectl, a client library or Harvester's
+     * UI get back where the image is created.
+     */
+    @Test
+    void theApiServerRefusesTheImageOfARunningVmsVolumeWhereItIsCreatedAndStoresTheStoppedOnes() {
+        vmWithDisk("vm1", "Running", DISK);
+        stoppedVm("vm2", "vm2-disk-0");
+        try (AdmittingApiServer apiServer = AdmittingApiServer.start(server, webhook, WebhookCertificate::current);
+             KubernetesClient operator = new KubernetesClientBuilder().withConfig(new ConfigBuilder()
+                     .withMasterUrl(apiServer.url().toString()).withOauthToken(ScriptedAuthenticator.OPERATOR_TOKEN)
+                     .withRequestRetryBackoffLimit(0).build()).build()) {
+            KubernetesClientException refused = catchThrowableOfType(KubernetesClientException.class,
+                    () -> createExportImage(operator, "of-vm1-", DISK));
+            assertThat(refused.getCode()).isEqualTo(403);
+            assertThat(refused.getStatus().getMessage()).startsWith("admission webhook \"export-images.vm-export-guard.dev\""
+                    + " denied the request: Refused: VM " + ns + "/vm1 (Running) is not fully stopped");
+
+            GenericKubernetesResource created = createExportImage(operator, "of-vm2-", "vm2-disk-0");
+            assertThat(created.getMetadata().getName()).startsWith("of-vm2-").hasSize("of-vm2-".length() + 5);
+        }
+        assertThat(cluster.allImages(ns)).extracting(i -> i.getMetadata().getName())
+                .singleElement().asString().startsWith("of-vm2-");
+        await().atMost(Duration.ofSeconds(30)).until(() -> admittedIn(ns) != null);
+        Event admitted = admittedIn(ns);
+        assertThat(admitted.body().path("caller").asText()).isEqualTo(ScriptedAuthenticator.OPERATOR);
+        assertThat(admitted.body().path("volumeName").asText()).isEqualTo("vm2-disk-0");
+        assertThat(admitted.body().path("image").path("name").asText())
+                .isEqualTo(cluster.allImages(ns).get(0).getMetadata().getName());
+    }
+
+    private Event admittedIn(String namespace) {
+        return topics.results().stream()
+                .filter(e -> e.type().equals("ADMITTED") && namespace.equals(e.body().path("namespace").asText()))
+                .findFirst().orElse(null);
+    }
+
+    /** What Harvester's "Export Image" action sends: a name generated from {@code prefix}. */
+    private GenericKubernetesResource createExportImage(KubernetesClient client, String prefix, String volume) {
+        return client.genericKubernetesResources("harvesterhci.io/v1beta1", "VirtualMachineImage").inNamespace(ns)
+                .resource(new GenericKubernetesResourceBuilder().withApiVersion("harvesterhci.io/v1beta1")
+                        .withKind("VirtualMachineImage").withNewMetadata().withGenerateName(prefix).withNamespace(ns)
+                        .endMetadata()
+                        .addToAdditionalProperties("spec", Map.of("displayName", prefix + "image", "sourceType",
+                                "export-from-volume", "pvcNamespace", ns, "pvcName", volume,
+                                "storageClassName", "harvester-longhorn"))
+                        .build())
+                .create();
     }
 
     @Test

@@ -8,13 +8,21 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Properties;
 import java.util.Set;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import java.util.stream.Stream;
+import io.quarkus.runtime.configuration.DurationConverter;
+import io.quarkus.tls.runtime.config.TlsBucketConfig;
+import io.quarkus.tls.runtime.config.TlsConfig;
+import io.smallrye.config.EnvConfigSource;
+import io.smallrye.config.SmallRyeConfig;
+import io.smallrye.config.SmallRyeConfigBuilder;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.producer.ProducerConfig;
 import org.junit.jupiter.api.Assumptions;
@@ -274,8 +282,8 @@ class KubernetesManifestsTest {
         assertThat(mount).isNotNull();
         assertThat(mount.path("readOnly").asBoolean()).isTrue();
         String folder = mount.path("mountPath").asText();
-        assertThat(settings.path("QUARKUS_TLS_KEY_STORE_PEM_0_CERT").asText()).isEqualTo(folder + "/tls.crt");
-        assertThat(settings.path("QUARKUS_TLS_KEY_STORE_PEM_0_KEY").asText()).isEqualTo(folder + "/tls.key");
+        assertThat(settings.path("QUARKUS_TLS_KEY_STORE_PEM_WEBHOOK_CERT").asText()).isEqualTo(folder + "/tls.crt");
+        assertThat(settings.path("QUARKUS_TLS_KEY_STORE_PEM_WEBHOOK_KEY").asText()).isEqualTo(folder + "/tls.key");
         assertThat(Duration.parse("PT" + settings.path("QUARKUS_TLS_RELOAD_PERIOD").asText().toUpperCase()))
                 .isPositive();
         String secret = null;
@@ -300,6 +308,30 @@ class KubernetesManifestsTest {
         assertThat(settings.path("GUARD_ADMISSION_GUARD_USER").asText()).isEqualTo("system:serviceaccount:"
                 + deployment().path("metadata").path("namespace").asText() + ":"
                 + deployment().path("spec").path("template").path("spec").path("serviceAccountName").asText());
+    }
+
+    /**
+     * The ConfigMap's TLS variables, read as Quarkus reads environment variables, configure the TLS registry: the
+     * certificate and key pair and the reload period. (A map key of digits alone, as in
+     * {@code QUARKUS_TLS_KEY_STORE_PEM_0_CERT}, is not recognised in an environment variable, and HTTPS stays off.)
+     */
+    @Test
+    void theConfigMapsTlsVariablesReachTheTlsRegistry() {
+        Map<String, String> environment = new HashMap<>();
+        Kustomize.build(K8S.resolve("base")).one("ConfigMap", "vm-export-guard").path("data").fields()
+                .forEachRemaining(e -> environment.put(e.getKey(), e.getValue().asText()));
+        SmallRyeConfig config = new SmallRyeConfigBuilder()
+                .withConverter(Duration.class, 200, new DurationConverter())
+                .withMapping(TlsConfig.class)
+                .withSources(new EnvConfigSource(environment, 300))
+                .build();
+        TlsBucketConfig tls = config.getConfigMapping(TlsConfig.class).defaultCertificateConfig().orElseThrow();
+        var pairs = tls.keyStore().orElseThrow().pem().orElseThrow().keyCerts();
+        assertThat(pairs).hasSize(1);
+        var pair = pairs.values().iterator().next();
+        assertThat(pair.cert().toString()).isEqualTo(environment.get("QUARKUS_TLS_KEY_STORE_PEM_WEBHOOK_CERT"));
+        assertThat(pair.key().toString()).isEqualTo(environment.get("QUARKUS_TLS_KEY_STORE_PEM_WEBHOOK_KEY"));
+        assertThat(tls.reloadPeriod()).contains(Duration.ofMinutes(1));
     }
 
     /**

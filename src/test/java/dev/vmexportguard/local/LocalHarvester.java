@@ -8,13 +8,17 @@ import dev.vmexportguard.support.HarvesterSimulator;
 import dev.vmexportguard.support.HarvesterSimulator.Power;
 import dev.vmexportguard.support.KafkaBrokerResource;
 import dev.vmexportguard.support.PostgresResource;
+import dev.vmexportguard.support.AdmittingApiServer;
 import dev.vmexportguard.support.ScriptedAuthenticator;
+import dev.vmexportguard.support.WebhookCertificate;
 import dev.vmexportguard.support.ScriptedAuthorizer;
 import io.quarkus.test.kubernetes.client.KubernetesServer;
 import java.io.BufferedReader;
 import java.io.InputStreamReader;
 import java.net.InetAddress;
+import java.net.URI;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayDeque;
 import java.util.Deque;
@@ -82,8 +86,9 @@ public final class LocalHarvester {
 
         String apiServer;
         DemoUsers users = null;
+        KubernetesServer api = null;
         if (env.get("KUBERNETES_MASTER") == null && env.get("KUBECONFIG") == null) {
-            KubernetesServer api = new KubernetesServer(false, true, InetAddress.getLoopbackAddress(), 0, List.of());
+            api = new KubernetesServer(false, true, InetAddress.getLoopbackAddress(), 0, List.of());
             api.before();
             STARTED.push(api::after);
             new HarvesterApiSetup().accept(api);
@@ -102,6 +107,15 @@ public final class LocalHarvester {
         guard.put("QUARKUS_SMALLRYE_OPENAPI_ENABLED", "true");
         guard.put("QUARKUS_SWAGGER_UI_ENABLED", "true");
 
+        // the admission webhook's HTTPS, with a certificate made now (as cert-manager would write it)
+        Path tls = Path.of("target", "local-tls").toAbsolutePath();
+        WebhookCertificate.Issued certificate = WebhookCertificate.issue(tls);
+        int httpsPort = env.containsKey("GUARD_HTTPS_PORT") ? Integer.parseInt(env.get("GUARD_HTTPS_PORT"))
+                : GuardProcess.freePort();
+        guard.put("QUARKUS_HTTP_SSL_PORT", Integer.toString(httpsPort));
+        guard.put("QUARKUS_TLS_KEY_STORE_PEM_WEBHOOK_CERT", tls.resolve("tls.crt").toString());
+        guard.put("QUARKUS_TLS_KEY_STORE_PEM_WEBHOOK_KEY", tls.resolve("tls.key").toString());
+
         int port = Integer.parseInt(env.getOrDefault("GUARD_HTTP_PORT", "8080"));
         GuardProcess process = GuardProcess.start("local", guard, port);
         STARTED.push(() -> {
@@ -110,7 +124,17 @@ public final class LocalHarvester {
             }
         });
         process.awaitReady(Duration.ofSeconds(90));
-        banner(port, kafka, jdbc, apiServer, process, users);
+        URI kubectl = null;
+        if (api != null) {
+            // what people's kubectl and Harvester's UI reach: image creations go through the guard's webhook
+            AdmittingApiServer front = AdmittingApiServer.start(api,
+                    URI.create("https://localhost:" + httpsPort + "/admission/virtualmachineimages"),
+                    certificate::certificate, Integer.parseInt(env.getOrDefault("GUARD_KUBERNETES_PORT", "0")),
+                    certificate.serving());
+            STARTED.push(front::close);
+            kubectl = front.url();
+        }
+        banner(port, kafka, jdbc, apiServer, process, users, kubectl, tls.resolve("tls.crt"));
         forwardStandardInput(kafka, users == null ? null : users.operator());
         Thread.currentThread().join();
     }
@@ -193,7 +217,7 @@ public final class LocalHarvester {
     }
 
     private static void banner(int port, String kafka, String jdbc, String apiServer, GuardProcess process,
-                               DemoUsers users) {
+                               DemoUsers users, URI kubectl, Path ca) {
         String id = "demo-" + UUID.randomUUID().toString().substring(0, 8);
         String tokens = users == null ? """
                 Every /api call needs 'Authorization: Bearer <token>' with a token your cluster accepts (TokenReview),
@@ -221,10 +245,26 @@ public final class LocalHarvester {
                     -d '{"requestId":"%7$s","namespace":"%5$s","vmName":"db","requestedBy":"%10$s"}'
                   curl -H "Authorization: Bearer %9$s" http://localhost:%1$d/api/exports/%7$s
                 Or type a request as one line of JSON here: it is sent to the request topic%11$s.
-                Ctrl-C stops everything.
+                %12$sCtrl-C stops everything.
                 """, port, kafka, jdbc, apiServer, NS, process.log().toAbsolutePath(), id, tokens, token, requester,
-                users == null ? "" : " with the operator's token");
+                users == null ? "" : " with the operator's token", kubectl == null ? "" : exportButton(kubectl, ca));
         System.out.flush();
+    }
+
+    /**
+     * How to export as Harvester's "Export Image" action does, through the simulated API server that calls the guard's
+     * admission webhook: refused for the running VM web, admitted for the stopped db.
+     */
+    private static String exportButton(URI kubectl, Path ca) {
+        return String.format("""
+                Harvester's Export Image, guarded by the admission webhook (API server %1$s, with the tokens above):
+                  IMAGE='{"apiVersion":"harvesterhci.io/v1beta1","kind":"VirtualMachineImage","metadata":{"generateName":"web-export-","namespace":"%2$s"},"spec":{"displayName":"web-export","sourceType":"export-from-volume","pvcNamespace":"%2$s","pvcName":"web-disk-0","storageClassName":"harvester-longhorn"}}'
+                  echo "$IMAGE" | kubectl --server %1$s --certificate-authority %3$s --token "$OPERATOR" \\
+                    create --validate=false -f -
+                  curl -i --cacert %3$s -H "Authorization: Bearer $OPERATOR" -H 'Content-Type: application/json' \\
+                    %1$s/apis/harvesterhci.io/v1beta1/namespaces/%2$s/virtualmachineimages -d "$IMAGE"
+                Either is refused with the guard's message (web runs); for db and db-disk-0 the image is created.
+                """, kubectl, NS, ca);
     }
 
     /** Sends each line typed to the request topic, with {@code token} (if any) in an {@code authorization} header. */

@@ -6,6 +6,7 @@ import static org.awaitility.Awaitility.await;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.vmexportguard.support.GuardProcess;
+import dev.vmexportguard.support.WebhookCertificate;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.net.URI;
@@ -15,6 +16,8 @@ import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.security.cert.CertificateFactory;
+import java.security.cert.X509Certificate;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -24,6 +27,7 @@ import java.util.Optional;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
@@ -38,7 +42,11 @@ class LocalModeIT {
     private static final HttpClient HTTP = HttpClient.newHttpClient();
     /** A token line of the banner, as a shell takes it: {@code   OPERATOR=token-...   # who}. */
     private static final Pattern TOKEN = Pattern.compile("(?m)^\\s*(OPERATOR|BOT|AUDITOR)=(\\S+)");
+    /** The banner's line naming the API server that calls the admission webhook. */
+    private static final Pattern KUBERNETES = Pattern.compile("admission webhook \\(API server (https://[^,\\s]+),");
     private final Path log = Path.of("target", "local-mode.log").toAbsolutePath();
+    /** The certificate local mode makes for the webhook and its API server, and prints. */
+    private static final Path CA = Path.of("target", "local-tls", "tls.crt").toAbsolutePath();
     private Process local;
     private int port;
     private String operator;
@@ -92,6 +100,35 @@ class LocalModeIT {
             stdin.flush();
         }
         JsonNode kafka = awaitStatus("it-kafka", "COMPLETED");
+
+        // Harvester's Export Image, through the simulated API server that calls the guard's admission webhook
+        Matcher printed = KUBERNETES.matcher(Files.readString(log));
+        assertThat(printed.find()).as("the API server with the webhook is printed; see %s", log).isTrue();
+        URI kubernetes = URI.create(printed.group(1));
+        HttpResponse<String> ofWeb = exportImage(kubernetes, "web-disk-0");
+        assertThat(ofWeb.statusCode()).as(ofWeb.body()).isEqualTo(403);
+        assertThat(JSON.readTree(ofWeb.body()).path("message").asText()).startsWith("admission webhook"
+                + " \"export-images.vm-export-guard.dev\" denied the request: Refused: VM demo/web (Running, VMI phase Running) is not fully stopped");
+        HttpResponse<String> ofDb = exportImage(kubernetes, "db-disk-0");
+        assertThat(ofDb.statusCode()).as(ofDb.body()).isEqualTo(201);
+        assertThat(JSON.readTree(ofDb.body()).path("metadata").path("name").asText()).startsWith("ui-export-");
+        await().atMost(Duration.ofSeconds(30)).untilAsserted(() -> assertThat(
+                get("/api/audit?requestedBy=operator@demo&limit=100").path("items").findValuesAsText("type"))
+                .contains("REJECTED", "ADMITTED"));
+        Path kubectl = Stream.of(System.getenv().getOrDefault("PATH", "").split(":"))
+                .map(dir -> Path.of(dir, "kubectl")).filter(Files::isExecutable).findFirst().orElse(null);
+        if (kubectl != null) {
+            // the README's command, where kubectl is installed
+            Path image = Files.createTempFile(Path.of("target"), "ui-export", ".json");
+            Files.writeString(image, uiExport("web-disk-0"));
+            Process create = new ProcessBuilder(kubectl.toString(), "--server", kubernetes.toString(),
+                    "--certificate-authority", CA.toString(), "--token", operator, "create", "--validate=false", "-f",
+                    image.toString()).redirectErrorStream(true).start();
+            String said = new String(create.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+            assertThat(create.waitFor()).as(said).isNotZero();
+            assertThat(said).contains("denied the request: Refused: VM demo/web (Running, VMI phase Running) is not fully stopped");
+            Files.delete(image);
+        }
         assertThat(kafka.path("volumeName").asText()).isEqualTo("app-disk-1");
         assertThat(kafka.path("caller").asText()).as("sent with the operator's token").isEqualTo("operator@demo");
 
@@ -140,6 +177,29 @@ class LocalModeIT {
         await().atMost(Duration.ofSeconds(30)).untilAsserted(() ->
                 assertThat(started.stream().filter(ProcessHandle::isAlive).map(p -> p.pid() + " " + p.info().commandLine().orElse("")))
                         .as("processes left behind").isEmpty());
+    }
+
+    /** What Harvester's Export Image action creates for {@code volume} of namespace demo. */
+    private static String uiExport(String volume) {
+        return "{\"apiVersion\":\"harvesterhci.io/v1beta1\",\"kind\":\"VirtualMachineImage\",\"metadata\":"
+                + "{\"generateName\":\"ui-export-\",\"namespace\":\"demo\"},\"spec\":{\"displayName\":\"ui-"
+                + volume + "\",\"sourceType\":\"export-from-volume\",\"pvcNamespace\":\"demo\",\"pvcName\":\""
+                + volume + "\",\"storageClassName\":\"harvester-longhorn\"}}";
+    }
+
+    /** Creates that image as the operator through the API server at {@code kubernetes}. */
+    private HttpResponse<String> exportImage(URI kubernetes, String volume) throws IOException, InterruptedException {
+        X509Certificate ca;
+        try (var in = Files.newInputStream(CA)) {
+            ca = (X509Certificate) CertificateFactory.getInstance("X.509").generateCertificate(in);
+        } catch (java.security.cert.CertificateException e) {
+            throw new IllegalStateException(e);
+        }
+        HttpClient trusting = HttpClient.newBuilder().sslContext(WebhookCertificate.trusting(ca)).build();
+        return trusting.send(HttpRequest.newBuilder(kubernetes.resolve(
+                        "/apis/harvesterhci.io/v1beta1/namespaces/demo/virtualmachineimages"))
+                .header("Authorization", "Bearer " + operator).header("Content-Type", "application/json")
+                .POST(HttpRequest.BodyPublishers.ofString(uiExport(volume))).build(), HttpResponse.BodyHandlers.ofString());
     }
 
     /** POST as the operator. */

@@ -3,11 +3,14 @@ package dev.vmexportguard.support;
 import io.quarkus.test.kubernetes.client.KubernetesServer;
 import java.time.Duration;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.AfterEach;
 
 /**
  * A test of built guards started as processes ({@link GuardProcess}), against backing services of its own
@@ -25,6 +28,8 @@ public abstract class GuardProcessTest {
     /** What reached the API server, in order of arrival, since the services started. */
     protected static ApiServerRequests calls;
     private static ScheduledExecutorService controllers;
+    /** Every guard a test started: those still running when it ends are killed, so none outlives its test. */
+    private static final List<GuardProcess> STARTED = new CopyOnWriteArrayList<>();
 
     /**
      * Starts the broker, PostgreSQL and the API server; {@code podNamespace} is the guards' own namespace (their
@@ -54,7 +59,23 @@ public abstract class GuardProcessTest {
         String url = env.get("QUARKUS_DATASOURCE_JDBC_URL");
         env.put("QUARKUS_DATASOURCE_JDBC_URL", url + (url.contains("?") ? "&" : "?") + "ApplicationName=" + name);
         env.put("GUARD_LEADERSHIP_IDENTITY", name);
-        return GuardProcess.start(name, env);
+        GuardProcess guard = GuardProcess.start(name, env);
+        STARTED.add(guard);
+        return guard;
+    }
+
+    /**
+     * A test that failed half-way leaves guards running; one left running would lead, and act in the next test of the
+     * class.
+     */
+    @AfterEach
+    void killGuardsLeftRunning() throws InterruptedException {
+        for (GuardProcess guard : STARTED) {
+            if (guard.alive()) {
+                guard.kill();
+            }
+        }
+        STARTED.clear();
     }
 
     /** {@link #guard}, once it is ready (within 90 s). */

@@ -149,6 +149,13 @@ public final class GuardTopics implements AutoCloseable {
         }
     }
 
+    /** Every result event read so far, of every request. */
+    public List<Event> results() {
+        return seen.stream().filter(r -> r.topic().equals(RESULTS))
+                .map(r -> parsed.computeIfAbsent(r.partition() + "/" + r.offset(), k -> event(r)))
+                .toList();
+    }
+
     public List<Event> results(String requestId) {
         return seen.stream()
                 .filter(r -> r.topic().equals(RESULTS) && requestId.equals(r.key()))

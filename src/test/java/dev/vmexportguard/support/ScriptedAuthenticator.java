@@ -61,6 +61,12 @@ public final class ScriptedAuthenticator {
         return token;
     }
 
+    /** Who {@code token} was made for (user name and groups); empty for a token not made here. */
+    public static java.util.Optional<dev.vmexportguard.decision.Identity> identity(String token) {
+        return java.util.Optional.ofNullable(token == null ? null : TOKENS.get(token))
+                .map(k -> new dev.vmexportguard.decision.Identity(k.user(), k.groups()));
+    }
+
     /** The reviews asked for {@code token}. */
     public static List<JsonNode> reviewsOf(String token) {
         return ASKED.stream().filter(r -> token.equals(r.path("spec").path("token").asText())).toList();

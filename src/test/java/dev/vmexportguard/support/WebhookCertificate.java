@@ -11,12 +11,14 @@ import java.nio.file.StandardCopyOption;
 import java.security.KeyPair;
 import java.security.KeyPairGenerator;
 import java.security.KeyStore;
+import java.security.PrivateKey;
 import java.security.cert.X509Certificate;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.Date;
 import java.util.Map;
 import java.util.concurrent.atomic.AtomicLong;
+import javax.net.ssl.KeyManagerFactory;
 import javax.net.ssl.SSLContext;
 import javax.net.ssl.TrustManagerFactory;
 import org.bouncycastle.asn1.x500.X500Name;
@@ -44,8 +46,8 @@ public class WebhookCertificate implements QuarkusTestResourceLifecycleManager {
     public Map<String, String> start() {
         renew();
         return Map.of(
-                "quarkus.tls.key-store.pem.0.cert", FOLDER.resolve("tls.crt").toAbsolutePath().toString(),
-                "quarkus.tls.key-store.pem.0.key", FOLDER.resolve("tls.key").toAbsolutePath().toString(),
+                "quarkus.tls.key-store.pem.webhook.cert", FOLDER.resolve("tls.crt").toAbsolutePath().toString(),
+                "quarkus.tls.key-store.pem.webhook.key", FOLDER.resolve("tls.key").toAbsolutePath().toString(),
                 "quarkus.tls.reload-period", "1s",
                 "quarkus.http.test-ssl-port", "0");
     }
@@ -56,6 +58,32 @@ public class WebhookCertificate implements QuarkusTestResourceLifecycleManager {
 
     /** Writes a new certificate for {@code localhost} and its key over the old ones; returns its serial number. */
     public static synchronized BigInteger renew() {
+        current = issue(FOLDER).certificate();
+        return current.getSerialNumber();
+    }
+
+    /** A certificate and its key. */
+    public record Issued(X509Certificate certificate, PrivateKey key) {
+        /** TLS that serves this certificate, as a server. */
+        public SSLContext serving() {
+            try {
+                KeyStore store = KeyStore.getInstance("PKCS12");
+                store.load(null, null);
+                char[] password = "local".toCharArray();
+                store.setKeyEntry("server", key, password, new X509Certificate[] {certificate});
+                KeyManagerFactory keys = KeyManagerFactory.getInstance(KeyManagerFactory.getDefaultAlgorithm());
+                keys.init(store, password);
+                SSLContext context = SSLContext.getInstance("TLS");
+                context.init(keys.getKeyManagers(), null, null);
+                return context;
+            } catch (Exception e) {
+                throw new IllegalStateException(e);
+            }
+        }
+    }
+
+    /** A new certificate for {@code localhost} and its key, written as {@code tls.crt} and {@code tls.key} into {@code folder}. */
+    public static Issued issue(Path folder) {
         try {
             KeyPairGenerator generator = KeyPairGenerator.getInstance("EC");
             generator.initialize(256);
@@ -72,12 +100,11 @@ public class WebhookCertificate implements QuarkusTestResourceLifecycleManager {
                     new GeneralName(GeneralName.iPAddress, "127.0.0.1")}));
             X509Certificate certificate = new JcaX509CertificateConverter().getCertificate(
                     builder.build(new JcaContentSignerBuilder("SHA256withECDSA").build(keys.getPrivate())));
-            Files.createDirectories(FOLDER);
+            Files.createDirectories(folder);
             // cert-manager's encoding PKCS8; the key first, then the certificate
-            write("tls.key", pem(new JcaPKCS8Generator(keys.getPrivate(), null)));
-            write("tls.crt", pem(certificate));
-            current = certificate;
-            return serial;
+            write(folder, "tls.key", pem(new JcaPKCS8Generator(keys.getPrivate(), null)));
+            write(folder, "tls.crt", pem(certificate));
+            return new Issued(certificate, keys.getPrivate());
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         } catch (Exception e) {
@@ -115,10 +142,10 @@ public class WebhookCertificate implements QuarkusTestResourceLifecycleManager {
     }
 
     /** Replaces {@code name} at once, so that no reader sees half a file. */
-    private static void write(String name, String content) throws IOException {
-        Path temporary = FOLDER.resolve(name + ".new");
+    private static void write(Path folder, String name, String content) throws IOException {
+        Path temporary = folder.resolve(name + ".new");
         Files.writeString(temporary, content);
-        Files.move(temporary, FOLDER.resolve(name), StandardCopyOption.REPLACE_EXISTING,
+        Files.move(temporary, folder.resolve(name), StandardCopyOption.REPLACE_EXISTING,
                 StandardCopyOption.ATOMIC_MOVE);
     }
 }
