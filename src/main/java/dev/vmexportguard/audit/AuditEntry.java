@@ -1,5 +1,6 @@
 package dev.vmexportguard.audit;
 
+import dev.vmexportguard.decision.ResultEvent;
 import jakarta.persistence.Column;
 import jakarta.persistence.Embedded;
 import jakarta.persistence.Entity;
@@ -82,4 +83,21 @@ public class AuditEntry {
 
     @Column(name = "recorded_at", nullable = false, insertable = false, updatable = false)
     public Instant recordedAt;
+
+    /** The row of a request taken: who asked for what ({@code subject}), as it came ({@code payload}) and from where. */
+    public static AuditEntry received(ResultEvent.Subject subject, String payload, RequestSource source, Instant at) {
+        AuditEntry entry = new AuditEntry();
+        entry.requestId = subject.requestId();
+        entry.entryType = RECEIVED;
+        entry.requestedBy = subject.requestedBy();
+        entry.namespace = subject.namespace();
+        entry.vmName = subject.vmName();
+        entry.volumeName = subject.volumeName();
+        entry.replyTo = subject.replyTo();
+        entry.caller = subject.caller();
+        entry.payload = payload;
+        entry.source = source;
+        entry.occurredAt = at;
+        return entry;
+    }
 }

@@ -275,18 +275,6 @@ public class ExportRequestHandler {
     }
 
     private AuditEntry received(RequestSource source, ResultEvent.Subject subject, String payload) {
-        AuditEntry entry = new AuditEntry();
-        entry.requestId = subject.requestId();
-        entry.entryType = AuditEntry.RECEIVED;
-        entry.requestedBy = subject.requestedBy();
-        entry.namespace = subject.namespace();
-        entry.vmName = subject.vmName();
-        entry.volumeName = subject.volumeName();
-        entry.replyTo = subject.replyTo();
-        entry.caller = subject.caller();
-        entry.payload = payload;
-        entry.source = source;
-        entry.occurredAt = clock.instant();
-        return entry;
+        return AuditEntry.received(subject, payload, source, clock.instant());
     }
 }

@@ -179,19 +179,10 @@ public class ImageAdmission {
     }
 
     private AuditEntry received(ImageCreation image, ResultEvent.Subject subject) {
-        AuditEntry entry = new AuditEntry();
-        entry.requestId = subject.requestId();
-        entry.entryType = AuditEntry.RECEIVED;
-        entry.requestedBy = subject.requestedBy();
-        entry.caller = subject.caller();
-        entry.namespace = subject.namespace();
-        entry.volumeName = subject.volumeName();
+        AuditEntry entry = AuditEntry.received(subject, image.review(), RequestSource.admission(), clock.instant());
         entry.imageNamespace = image.namespace();
         entry.imageName = image.name();
         entry.imageDisplayName = image.displayName();
-        entry.payload = image.review();
-        entry.source = RequestSource.admission();
-        entry.occurredAt = clock.instant();
         return entry;
     }
 }
