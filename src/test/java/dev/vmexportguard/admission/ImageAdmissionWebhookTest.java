@@ -191,6 +191,10 @@ class ImageAdmissionWebhookTest extends GuardIntegrationTest {
                 .isEqualTo("Stopped");
         assertThat(AuditApi.export("admission:" + uid, 2).extract().jsonPath()
                 .getList("history.type", String.class)).containsExactly("RECEIVED", "ADMITTED");
+        // and on the VM, for whoever looks at it in Harvester
+        await().atMost(Duration.ofSeconds(30)).until(() -> server.getClient().v1().events().inNamespace(ns).list()
+                .getItems().stream().anyMatch(e -> "ExportAdmitted".equals(e.getReason())
+                        && "vm1".equals(e.getInvolvedObject().getName())));
     }
 
     @Test
