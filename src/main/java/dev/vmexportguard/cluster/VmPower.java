@@ -71,7 +71,8 @@ public class VmPower {
                 VmLocks.holders(current),
                 vmi == null ? null : phase instanceof String p ? p : "",
                 vmi == null ? null : ClusterReader.instant(vmi.getMetadata().getCreationTimestamp()),
-                vmi != null && vmi.getMetadata().getDeletionTimestamp() != null, ClusterReader.startPending(current)));
+                vmi != null && vmi.getMetadata().getDeletionTimestamp() != null, ClusterReader.startPending(current),
+                current.getMetadata().getResourceVersion()));
     }
 
     /**

@@ -12,9 +12,10 @@ import java.util.Set;
  * @param vmiCreatedAt null when unknown or without a VMI
  * @param vmiDeleting  the VMI is being deleted (KubeVirt stopping the VM)
  * @param startPending a start request waits on the VM's status: KubeVirt starts it, whatever it shows now
+ * @param resourceVersion the VM's: any change to it, a start included, gives it another
  */
 public record VmPowerState(String printableStatus, String runStrategy, Set<String> lockedBy, String vmiPhase,
-                           Instant vmiCreatedAt, boolean vmiDeleting, boolean startPending) {
+                           Instant vmiCreatedAt, boolean vmiDeleting, boolean startPending, String resourceVersion) {
 
     /** Stopped, and staying so: a VM with a start pending shows Stopped until KubeVirt creates its VMI. */
     public boolean stopped() {

@@ -53,15 +53,21 @@ public class ExportJob {
 
     /**
      * A VM the guard stopped for this export, with the run strategy it had, to put back after; {@code restart} says
-     * what became of it after the end (null while the guard still waits for it to reach Stopped).
+     * what became of it after the end (null while the guard still waits for it to reach Stopped);
+     * {@code askedAtVersion} is the VM's resourceVersion when its start was recorded as ASKED (null before).
      */
-    public record StoppedVm(String name, String runStrategy, Restart restart) {
+    public record StoppedVm(String name, String runStrategy, Restart restart, String askedAtVersion) {
         public StoppedVm(String name, String runStrategy) {
-            this(name, runStrategy, null);
+            this(name, runStrategy, null, null);
         }
 
         StoppedVm with(Restart outcome) {
-            return new StoppedVm(name, runStrategy, outcome);
+            return new StoppedVm(name, runStrategy, outcome, askedAtVersion);
+        }
+
+        /** About to be started, the VM being at {@code resourceVersion}. */
+        StoppedVm asked(String resourceVersion) {
+            return new StoppedVm(name, runStrategy, Restart.ASKED, resourceVersion);
         }
 
         /** Still to be looked at after the end: not yet started, or started without the outcome recorded. */

@@ -12,8 +12,10 @@ import jakarta.enterprise.context.ApplicationScoped;
 import java.time.Clock;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import org.jboss.logging.Logger;
@@ -23,7 +25,8 @@ import org.jboss.logging.Logger;
  * however the export ended. A VM still stopping at the end (a stop that outlasted the stop timeout, or a second stop
  * call that failed) is waited for, in state RESTARTING, until it shows Stopped, until someone else starts it or
  * deletes it, or until {@code guard.exports.restart-deadline} after the end (RESTART_FAILED). Each VM is started at
- * most once: the start is recorded before it is asked, so a guard restarted in between never asks twice.
+ * most once: the start is recorded before it is asked, with the VM's resourceVersion, so a guard restarted in between
+ * never asks twice; a VM still at that version was never asked (a start changes the VM) and is asked then.
  */
 @ApplicationScoped
 public class RestartStep {
@@ -58,6 +61,7 @@ public class RestartStep {
         List<String> restarted = new ArrayList<>();
         List<ResultEvent.Builder> failures = new ArrayList<>();
         List<Integer> toStart = new ArrayList<>();
+        Map<Integer, String> versions = new HashMap<>();
         boolean changed = false;
         for (int i = 0; i < vms.size(); i++) {
             ExportJob.StoppedVm vm = vms.get(i);
@@ -93,24 +97,33 @@ public class RestartStep {
             }
             VmPowerState seen = state.get();
             if (vm.restart() == ExportJob.Restart.ASKED) {
-                // asked before the guard was restarted, the outcome not recorded: never asked a second time
-                if (!seen.stopped()) {
-                    vms.set(i, vm.with(ExportJob.Restart.RESTARTED));
-                    restarted.add(vm.name());
-                    changed = true;
-                } else if (late) {
-                    vms.set(i, vm.with(ExportJob.Restart.FAILED));
-                    failures.add(failed(vm, Messages.restartUnconfirmed(job.namespace, vm.name(),
-                            config.restartDeadline())));
-                    changed = true;
+                // asked before the guard was restarted, the outcome not recorded: a start that reached the API server
+                // changed the VM, so a VM unchanged since the start was recorded was never asked (the guard stopped
+                // in between) and is asked now; any other is never asked a second time
+                boolean neverAsked = seen.stopped() && vm.askedAtVersion() != null
+                        && vm.askedAtVersion().equals(seen.resourceVersion());
+                if (!neverAsked) {
+                    if (!seen.stopped()) {
+                        vms.set(i, vm.with(ExportJob.Restart.RESTARTED));
+                        restarted.add(vm.name());
+                        changed = true;
+                    } else if (late) {
+                        vms.set(i, vm.with(ExportJob.Restart.FAILED));
+                        failures.add(failed(vm, Messages.restartUnconfirmed(job.namespace, vm.name(),
+                                config.restartDeadline())));
+                        changed = true;
+                    }
+                    continue;
                 }
-                continue;
+                LOG.infof("export %s: VM %s/%s is unchanged since its start was recorded; it is started now",
+                        job.requestId, job.namespace, vm.name());
             }
             if (seen.stopped()) {
                 Set<String> otherLocks = new LinkedHashSet<>(seen.lockedBy());
                 otherLocks.remove(job.requestId);
                 if (otherLocks.isEmpty()) {
                     toStart.add(i);
+                    versions.put(i, seen.resourceVersion());
                 } else if (late) {
                     vms.set(i, vm.with(ExportJob.Restart.FAILED));
                     failures.add(failed(vm, Messages.restartLocked(job.namespace, vm.name(), config.restartDeadline(),
@@ -134,9 +147,10 @@ public class RestartStep {
             }
         }
         if (!toStart.isEmpty()) {
-            // recorded before asking: a VM is started at most once, also when the guard is restarted in between
+            // recorded before asking, with the VM's version as it was read: a VM is started at most once, also when
+            // the guard is restarted in between
             for (int i : toStart) {
-                vms.set(i, vms.get(i).with(ExportJob.Restart.ASKED));
+                vms.set(i, vms.get(i).asked(versions.get(i)));
             }
             List<ExportJob.StoppedVm> asked = List.copyOf(vms);
             jobs.update(job, j -> j.stoppedVms = new ArrayList<>(asked));

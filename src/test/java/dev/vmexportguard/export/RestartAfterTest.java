@@ -4,17 +4,24 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 import static org.hamcrest.Matchers.equalTo;
 
+import dev.vmexportguard.support.AcceptedJobs;
 import dev.vmexportguard.support.AuditApi;
 import dev.vmexportguard.support.GuardIntegrationTest;
+import dev.vmexportguard.support.GuardTopics;
 import dev.vmexportguard.support.GuardTopics.Event;
 import dev.vmexportguard.support.HarvesterSimulator.Power;
+import dev.vmexportguard.support.Requests;
 import io.fabric8.kubernetes.api.model.GenericKubernetesResource;
 import io.fabric8.kubernetes.client.Watch;
+import io.quarkus.narayana.jta.QuarkusTransaction;
 import io.quarkus.test.junit.QuarkusTest;
 import io.quarkus.test.junit.QuarkusTestProfile;
 import io.quarkus.test.junit.TestProfile;
 import jakarta.inject.Inject;
 import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -153,5 +160,57 @@ class RestartAfterTest extends GuardIntegrationTest {
         assertThat(annotation()).isEqualTo(strategy);
         assertThat(types(id)).containsExactly("STOPPING_VM", "VM_STOPPED", "STARTED", "COMPLETED", "VM_RESTARTED");
         assertThat(simulator.subresourceCalls()).containsExactly("vm1 stop {}");
+    }
+
+    /**
+     * A job whose start of {@code vm} was recorded (ASKED) by a leader that stopped before or after asking:
+     * {@code askedAtVersion} is the VM's resourceVersion it recorded.
+     */
+    private String restartingJob(String vm, String disk, String askedAtVersion) {
+        String id = Requests.newRequestId();
+        ExportJob job = AcceptedJobs.pending(id, ns, disk);
+        job.vmName = vm;
+        job.state = ExportJob.State.RESTARTING;
+        job.outcome = "COMPLETED";
+        job.endedAt = Instant.now();
+        job.restartDeadline = Instant.now().plus(Duration.ofMinutes(10));
+        job.stoppedVms = new ArrayList<>(List.of(
+                new ExportJob.StoppedVm(vm, "RerunOnFailure", ExportJob.Restart.ASKED, askedAtVersion)));
+        QuarkusTransaction.requiringNew().run(() -> jobs.accept(job));
+        return id;
+    }
+
+    /**
+     * A leader that stopped between recording a VM's start and asking for it: the VM is unchanged since (a start that
+     * reached the API server changes it), so the next leader asks for it, once; a VM that changed since the start was
+     * recorded is not asked a second time.
+     */
+    @Test
+    void aStartRecordedButNeverAskedIsAskedByTheNextLeaderAndAChangedVmIsNotAskedAgain() {
+        cluster.vm(ns, "vm1", "Stopped", DISK);
+        cluster.volume(ns, "vm2-disk-0");
+        cluster.vm(ns, "vm2", "Stopped", "vm2-disk-0");
+        String unchanged = vm().getMetadata().getResourceVersion();
+        String vm2Then = cluster.vms(ns).withName("vm2").get().getMetadata().getResourceVersion();
+        // vm2 changed after its start was recorded: the start may have reached KubeVirt, and someone stopped it since
+        cluster.vms(ns).withName("vm2").edit(v -> {
+            v.getMetadata().setLabels(Map.of("touched", "after-the-start"));
+            return v;
+        });
+
+        simulator.servePower(server, ns, "vm1", Duration.ofMillis(100), Power.WORKS);
+        String neverAsked = restartingJob("vm1", DISK, unchanged);
+        String mayHaveBeenAsked = restartingJob("vm2", "vm2-disk-0", vm2Then);
+
+        Event restarted = awaitEvent(neverAsked, "VM_RESTARTED");
+        assertThat(restarted.message()).contains(ns + "/vm1");
+        awaitEnded(neverAsked);
+        assertThat(runStrategy()).isEqualTo("RerunOnFailure");
+        await().atMost(Duration.ofSeconds(10)).until(() -> "Running".equals(vm().get("status", "printableStatus")));
+        await().during(GuardTopics.SETTLE).atMost(Duration.ofSeconds(5))
+                .until(() -> topics.results(mayHaveBeenAsked).isEmpty());
+        assertThat(state(mayHaveBeenAsked)).isEqualTo(ExportJob.State.RESTARTING);
+        assertThat(cluster.vms(ns).withName("vm2").get().<String>get("spec", "runStrategy")).isEqualTo("Halted");
+        assertThat(types(neverAsked)).containsExactly("VM_RESTARTED");
     }
 }
