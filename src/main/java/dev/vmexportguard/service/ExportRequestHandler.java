@@ -131,6 +131,14 @@ public class ExportRequestHandler {
 
     /** Counts a request answered: where it came from, how it was answered and why. */
     private void counted(String via, String outcome, String reason) {
+        counted(registry, via, outcome, reason);
+    }
+
+    /**
+     * {@code guard.requests}: a request answered, by where it came from ({@code kafka}, {@code http},
+     * {@code admission}), how it was answered and why.
+     */
+    static void counted(MeterRegistry registry, String via, String outcome, String reason) {
         registry.counter("guard.requests", "source", via, "outcome", outcome, "reason", reason == null ? "" : reason)
                 .increment();
     }

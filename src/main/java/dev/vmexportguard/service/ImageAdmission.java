@@ -174,8 +174,7 @@ public class ImageAdmission {
     }
 
     private void count(EventType outcome, ReasonCode reason) {
-        registry.counter("guard.requests", "source", "admission", "outcome", outcome.name(), "reason",
-                reason == null ? "" : reason.name()).increment();
+        ExportRequestHandler.counted(registry, "admission", outcome.name(), reason == null ? null : reason.name());
     }
 
     private AuditEntry received(ImageCreation image, ResultEvent.Subject subject) {

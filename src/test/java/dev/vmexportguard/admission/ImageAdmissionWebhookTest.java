@@ -7,6 +7,7 @@ import static org.awaitility.Awaitility.await;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.vmexportguard.decision.Identity;
 import dev.vmexportguard.support.AdmittingApiServer;
 import dev.vmexportguard.support.AuditApi;
 import dev.vmexportguard.support.ScriptedAuthenticator;
@@ -26,8 +27,6 @@ import io.quarkus.test.junit.QuarkusTest;
 import io.restassured.path.json.JsonPath;
 import java.math.BigInteger;
 import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.security.cert.X509Certificate;
 import java.time.Duration;
@@ -73,33 +72,14 @@ class ImageAdmissionWebhookTest extends GuardIntegrationTest {
     /** An image's creation as the API server reviews it; {@code spec} are the image's own fields. */
     private ObjectNode review(String uid, String user, List<String> groups, Map<String, String> labels,
                               Map<String, String> spec, boolean dryRun) {
-        ObjectNode review = JSON.createObjectNode();
-        review.put("apiVersion", "admission.k8s.io/v1");
-        review.put("kind", "AdmissionReview");
-        ObjectNode request = review.putObject("request");
-        request.put("uid", uid);
-        request.putObject("kind").put("group", "harvesterhci.io").put("version", "v1beta1")
-                .put("kind", "VirtualMachineImage");
-        request.putObject("resource").put("group", "harvesterhci.io").put("version", "v1beta1")
-                .put("resource", "virtualmachineimages");
-        request.put("name", "image-" + uid.substring(0, 5));
-        request.put("namespace", ns);
-        request.put("operation", "CREATE");
-        ObjectNode userInfo = request.putObject("userInfo");
-        userInfo.put("username", user);
-        groups.forEach(userInfo.putArray("groups")::add);
-        ObjectNode image = request.putObject("object");
+        ObjectNode image = JSON.createObjectNode();
         image.put("apiVersion", "harvesterhci.io/v1beta1");
         image.put("kind", "VirtualMachineImage");
         ObjectNode metadata = image.putObject("metadata");
         metadata.put("name", "image-" + uid.substring(0, 5));
-        metadata.put("namespace", ns);
         labels.forEach(metadata.putObject("labels")::put);
-        ObjectNode imageSpec = image.putObject("spec");
-        spec.forEach(imageSpec::put);
-        request.putNull("oldObject");
-        request.put("dryRun", dryRun);
-        return review;
+        spec.forEach(image.putObject("spec")::put);
+        return AdmittingApiServer.review(uid, new Identity(user, groups), ns, image, dryRun);
     }
 
     /** What Harvester's "Export Image" action creates for {@code volume} of {@link #ns}. */
@@ -114,12 +94,7 @@ class ImageAdmissionWebhookTest extends GuardIntegrationTest {
 
     private static Answer post(URI to, Object review, X509Certificate trusted) {
         try {
-            HttpClient client = HttpClient.newBuilder().sslContext(WebhookCertificate.trusting(trusted))
-                    .connectTimeout(Duration.ofSeconds(5)).build();
-            HttpResponse<String> response = client.send(HttpRequest.newBuilder(to)
-                    .header("Content-Type", "application/json").timeout(Duration.ofSeconds(10))
-                    .POST(HttpRequest.BodyPublishers.ofString(review.toString())).build(),
-                    HttpResponse.BodyHandlers.ofString());
+            HttpResponse<String> response = AdmittingApiServer.post(to, review.toString(), trusted);
             return new Answer(response.statusCode(), response.body().isEmpty() ? JSON.createObjectNode()
                     : JSON.readTree(response.body()));
         } catch (java.io.IOException e) {

@@ -211,13 +211,16 @@ public final class AdmittingApiServer implements AutoCloseable {
         return object.get("metadata") instanceof ObjectNode m ? m : object.putObject("metadata");
     }
 
-    /** The webhook's refusal as the API server words it, or a failure to call it; empty when it allowed the image. */
-    private Optional<String> admit(ObjectNode image, String namespace, Identity creator, boolean dryRun) {
+    /**
+     * The AdmissionReview the API server sends a validating webhook before {@code image} is created in
+     * {@code namespace} by {@code creator}.
+     */
+    public static ObjectNode review(String uid, Identity creator, String namespace, ObjectNode image, boolean dryRun) {
         ObjectNode review = JSON.createObjectNode();
         review.put("apiVersion", "admission.k8s.io/v1");
         review.put("kind", "AdmissionReview");
         ObjectNode request = review.putObject("request");
-        request.put("uid", UUID.randomUUID().toString());
+        request.put("uid", uid);
         request.putObject("kind").put("group", "harvesterhci.io").put("version", "v1beta1")
                 .put("kind", "VirtualMachineImage");
         request.putObject("resource").put("group", "harvesterhci.io").put("version", "v1beta1")
@@ -232,15 +235,27 @@ public final class AdmittingApiServer implements AutoCloseable {
         request.set("object", object);
         request.putNull("oldObject");
         request.put("dryRun", dryRun);
+        return review;
+    }
+
+    /** Posts {@code body} to the webhook at {@code webhook} as the API server does: HTTPS trusting {@code trusted} alone. */
+    public static HttpResponse<String> post(URI webhook, String body, X509Certificate trusted)
+            throws IOException, InterruptedException {
+        HttpClient client = HttpClient.newBuilder().sslContext(WebhookCertificate.trusting(trusted))
+                .connectTimeout(Duration.ofSeconds(5)).build();
+        return client.send(HttpRequest.newBuilder(webhook).header("Content-Type", "application/json")
+                        .timeout(Duration.ofSeconds(5)).POST(HttpRequest.BodyPublishers.ofString(body)).build(),
+                HttpResponse.BodyHandlers.ofString());
+    }
+
+    /** The webhook's refusal as the API server words it, or a failure to call it; empty when it allowed the image. */
+    private Optional<String> admit(ObjectNode image, String namespace, Identity creator, boolean dryRun) {
+        ObjectNode review = review(UUID.randomUUID().toString(), creator, namespace, image, dryRun);
+        String uid = review.path("request").path("uid").asText();
         try {
-            HttpClient client = HttpClient.newBuilder().sslContext(WebhookCertificate.trusting(trusted.get()))
-                    .connectTimeout(Duration.ofSeconds(5)).build();
-            HttpResponse<String> answer = client.send(HttpRequest.newBuilder(webhook)
-                            .header("Content-Type", "application/json").timeout(Duration.ofSeconds(5))
-                            .POST(HttpRequest.BodyPublishers.ofString(review.toString())).build(),
-                    HttpResponse.BodyHandlers.ofString());
+            HttpResponse<String> answer = post(webhook, review.toString(), trusted.get());
             JsonNode response = JSON.readTree(answer.body()).path("response");
-            if (answer.statusCode() != 200 || !request.path("uid").asText().equals(response.path("uid").asText())) {
+            if (answer.statusCode() != 200 || !uid.equals(response.path("uid").asText())) {
                 return Optional.of("Internal error occurred: failed calling webhook \"" + WEBHOOK + "\": answered "
                         + answer.statusCode());
             }
