@@ -105,11 +105,12 @@ public class ClusterCalls {
         Duration backoff = config.initialBackoff();
         int attempts = Math.max(1, config.maxAttempts());
         Deadline deadline = DEADLINE.get();
+        ClusterAccessException last = null;
         for (int attempt = 1; ; attempt++) {
             ClusterAccessException failure;
             boolean retry;
             try {
-                return deadline == null ? call.get() : attempt(operation, call, deadline);
+                return deadline == null ? call.get() : attempt(operation, call, deadline, last);
             } catch (DeadlineSpent e) {
                 throw e.failure;
             } catch (KubernetesClientException e) {
@@ -121,6 +122,7 @@ public class ClusterCalls {
                         operation + " failed, no answer: " + rootMessage(e), e);
                 retry = true;
             }
+            last = failure;
             if (!retry || attempt >= attempts) {
                 throw failure;
             }
@@ -142,18 +144,22 @@ public class ClusterCalls {
         }
     }
 
-    /** One attempt of a call with a deadline: given up, unanswered, when the deadline comes first. */
-    private <T> T attempt(ClusterOperation operation, Supplier<T> call, Deadline deadline) {
+    /**
+     * One attempt of a call with a deadline: given up, unanswered, when the deadline comes first; the failure of the
+     * attempt before it ({@code last}, null for the first) is then carried in the refusal.
+     */
+    private <T> T attempt(ClusterOperation operation, Supplier<T> call, Deadline deadline,
+                          ClusterAccessException last) {
         long remaining = deadline.remainingNanos();
         if (remaining <= 0) {
-            throw new DeadlineSpent(spent(operation, deadline, null));
+            throw new DeadlineSpent(spent(operation, deadline, last));
         }
         Future<T> answer = attemptThreads.submit(call::get);
         try {
             return answer.get(remaining, TimeUnit.NANOSECONDS);
         } catch (TimeoutException e) {
             answer.cancel(true);
-            throw new DeadlineSpent(spent(operation, deadline, null));
+            throw new DeadlineSpent(spent(operation, deadline, last));
         } catch (ExecutionException e) {
             if (e.getCause() instanceof RuntimeException failure) {
                 throw failure;
