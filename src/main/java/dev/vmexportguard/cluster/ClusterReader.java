@@ -19,29 +19,43 @@ import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.Optional;
 import java.util.Set;
 import org.jboss.logging.Logger;
 
 /**
- * Reads, straight from the API server (no informer cache), what a decision about one namespace needs: claims,
- * VMs, VMIs, pods and images.
+ * Reads what a decision about one namespace needs (claims, VMs, VMIs, pods and images): straight from the API server
+ * ({@link #read}), or from the watches ({@link #watched}); and turns
+ * the API's objects into the decision rules' plain values, for both.
  */
 @ApplicationScoped
 public class ClusterReader {
     private static final Logger LOG = Logger.getLogger(ClusterReader.class);
+    /** Reads Harvester's claim-template annotations; a plain mapper, shared by the watches' threads. */
+    private static final ObjectMapper JSON = new ObjectMapper();
 
     private final KubernetesClient client;
     private final ClusterCalls calls;
-    private final ObjectMapper json;
+    private final ResourceWatches watches;
     private final Clock clock;
 
-    public ClusterReader(KubernetesClient client, ClusterCalls calls, ObjectMapper json, Clock clock) {
+    public ClusterReader(KubernetesClient client, ClusterCalls calls, ResourceWatches watches, Clock clock) {
         this.client = client;
         this.calls = calls;
-        this.json = json;
+        this.watches = watches;
         this.clock = clock;
     }
 
+    /**
+     * What deciding a request for {@code volumeName} (or the one volume of VM {@code vmName}) needs, as the
+     * watches show it, with no API call; empty while they are not all up. Whether a decision on it stands is
+     * {@link dev.vmexportguard.decision.ExportDecider#standsOnWatchedState}; whatever acts reads afresh first.
+     */
+    public Optional<ClusterSnapshot> watched(String namespace, String volumeName, String vmName) {
+        return Optional.ofNullable(watches.decisionView(namespace, volumeName, vmName));
+    }
+
+    /** The namespace as the API server lists it now: five lists, no cache. */
     public ClusterSnapshot read(String namespace) {
         // The images first: a VM, VMI or pod the later lists do not show was created after the image was read, so
         // after it was ready if it showed ready; read the other way round, a VM started between the two lists,
@@ -64,7 +78,7 @@ public class ClusterReader {
                 () -> client.pods().inNamespace(namespace).list().getItems());
         return new ClusterSnapshot(namespace,
                 pvcs.stream().map(ClusterReader::volume).toList(),
-                vms.stream().map(this::vm).toList(),
+                vms.stream().map(ClusterReader::vm).toList(),
                 vmis.stream().map(ClusterReader::vmi).toList(),
                 pods.stream().map(ClusterReader::pod).filter(p -> !p.claimNames().isEmpty()).toList(),
                 images.stream().map(ClusterReader::image).toList(),
@@ -78,7 +92,7 @@ public class ClusterReader {
                 pvc.getMetadata().getResourceVersion());
     }
 
-    ClusterSnapshot.Vm vm(GenericKubernetesResource vm) {
+    static ClusterSnapshot.Vm vm(GenericKubernetesResource vm) {
         List<ClaimRef> claims = new ArrayList<>();
         for (Map<String, Object> volume : maps(vm.get("spec", "template", "spec", "volumes"))) {
             Map<String, Object> pvc = map(volume.get("persistentVolumeClaim"));
@@ -98,7 +112,7 @@ public class ClusterReader {
     }
 
     /** Harvester keeps the PVCs it creates for a VM in an annotation holding a JSON array of PVC objects. */
-    private List<ClaimRef> claimTemplates(GenericKubernetesResource vm) {
+    private static List<ClaimRef> claimTemplates(GenericKubernetesResource vm) {
         Map<String, String> annotations = vm.getMetadata().getAnnotations();
         String templates = annotations == null ? null : annotations.get(KubernetesResources.ANNOTATION_VOLUME_CLAIM_TEMPLATES);
         if (templates == null || templates.isBlank()) {
@@ -106,7 +120,7 @@ public class ClusterReader {
         }
         List<ClaimRef> claims = new ArrayList<>();
         try {
-            for (JsonNode pvc : json.readTree(templates)) {
+            for (JsonNode pvc : JSON.readTree(templates)) {
                 String name = pvc.path("metadata").path("name").asText(null);
                 if (name != null) {
                     claims.add(new ClaimRef(name, ClaimSource.VOLUME_CLAIM_TEMPLATE, false));

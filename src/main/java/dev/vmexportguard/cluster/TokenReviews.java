@@ -9,16 +9,9 @@ import jakarta.enterprise.context.ApplicationScoped;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
-import java.time.Clock;
 import java.time.Duration;
-import java.time.Instant;
 import java.util.HexFormat;
 import java.util.List;
-import java.util.Map;
-import java.util.Objects;
-import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.CompletionException;
-import java.util.concurrent.ConcurrentHashMap;
 
 /**
  * Asks the API server who a bearer token belongs to (TokenReview, authentication.k8s.io/v1), so that ServiceAccount
@@ -37,22 +30,16 @@ public class TokenReviews {
         }
     }
 
-    private record Cached(Outcome outcome, Instant until) {
-    }
-
     private final KubernetesClient client;
     private final ClusterCalls calls;
-    private final Duration ttl;
-    private final Clock clock;
-    private final Map<String, Cached> cache = new ConcurrentHashMap<>();
-    /** The reviews being asked now, by the same key: others with that token wait for their answer. */
-    private final Map<String, CompletableFuture<Outcome>> asking = new ConcurrentHashMap<>();
+    /** By a SHA-256 of the audiences and the token: the token itself is never kept. */
+    private final ReusedAnswers<String, Outcome> answers;
 
-    public TokenReviews(KubernetesClient client, ClusterCalls calls, GuardConfig config, Clock clock) {
+    public TokenReviews(KubernetesClient client, ClusterCalls calls, GuardConfig config) {
         this.client = client;
         this.calls = calls;
-        this.ttl = config.authentication().cacheTtl();
-        this.clock = clock;
+        Duration ttl = config.authentication().cacheTtl();
+        this.answers = new ReusedAnswers<>(MAX_CACHED, outcome -> ttl);
     }
 
     /**
@@ -60,57 +47,15 @@ public class TokenReviews {
      * server's own). An API server that cannot be asked is a {@link ClusterAccessException}, never "not accepted".
      */
     public Outcome review(String token, List<String> audiences) {
-        String key = sha256(String.join(",", audiences) + "\n" + token);
-        Outcome known = cached(key);
-        if (known != null) {
-            return known;
-        }
-        CompletableFuture<Outcome> mine = new CompletableFuture<>();
-        CompletableFuture<Outcome> other = asking.putIfAbsent(key, mine);
-        if (other != null) {
-            return answerOf(other);
-        }
-        try {
-            // the one asked before may have ended between the look at the cache and now
-            Outcome outcome = Objects.requireNonNullElseGet(cached(key), () -> ask(key, token, audiences));
-            mine.complete(outcome);
-            return outcome;
-        } catch (RuntimeException | Error e) {
-            mine.completeExceptionally(e);
-            throw e;
-        } finally {
-            asking.remove(key, mine);
-        }
+        return answers.answer(sha256(String.join(",", audiences) + "\n" + token), () -> ask(token, audiences));
     }
 
-    private Outcome cached(String key) {
-        Cached cached = cache.get(key);
-        return cached != null && clock.instant().isBefore(cached.until()) ? cached.outcome() : null;
-    }
-
-    private static Outcome answerOf(CompletableFuture<Outcome> review) {
-        try {
-            return review.join();
-        } catch (CompletionException e) {
-            if (e.getCause() instanceof RuntimeException failure) {
-                throw failure;
-            }
-            throw e;
-        }
-    }
-
-    private Outcome ask(String key, String token, List<String> audiences) {
-        Instant now = clock.instant();
+    private Outcome ask(String token, List<String> audiences) {
         TokenReview review = new TokenReviewBuilder().withNewSpec().withToken(token)
                 .withAudiences(audiences.isEmpty() ? null : audiences).endSpec().build();
         TokenReview answer = calls.run(new ClusterOperation("create", "tokenreviews.authentication.k8s.io", null),
                 () -> client.authentication().v1().tokenReviews().create(review));
-        Outcome outcome = outcome(answer);
-        if (cache.size() >= MAX_CACHED) {
-            cache.clear();
-        }
-        cache.put(key, new Cached(outcome, now.plus(ttl)));
-        return outcome;
+        return outcome(answer);
     }
 
     static Outcome outcome(TokenReview answer) {

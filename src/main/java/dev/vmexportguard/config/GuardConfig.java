@@ -153,6 +153,18 @@ public interface GuardConfig {
 
         @WithDefault("sar")
         Mode mode();
+
+        /**
+         * How long a SubjectAccessReview that allowed is reused for the same user, groups and permission, as the
+         * API server's webhook authorizer reuses its answers; a right taken away counts after at most this long.
+         * Zero asks every time.
+         */
+        @WithDefault("30s")
+        Duration cacheAllowedTtl();
+
+        /** How long a SubjectAccessReview that refused is reused; a right granted counts after at most this long. */
+        @WithDefault("10s")
+        Duration cacheDeniedTtl();
     }
 
     interface Exports {

@@ -67,6 +67,20 @@ public final class ExportDecider {
     }
 
     /**
+     * Whether a decision taken on what the watches show (a view that may lag behind the API server by a moment)
+     * stands: an acceptance does, since the export is decided again on a fresh read before anything is stopped or
+     * created; so does a refusal because something uses the volume or the image's name is taken, which a retry
+     * fixes once that is over. A refusal because something is missing or not ready (a VM, volume or claim created a
+     * moment ago) does not: it is decided again on a fresh read.
+     */
+    public static boolean standsOnWatchedState(Decision decision) {
+        return !(decision instanceof Decision.Rejected rejected) || switch (rejected.reason()) {
+            case VM_RUNNING, VOLUME_IN_USE, IMAGE_NAME_TAKEN -> true;
+            default -> false;
+        };
+    }
+
+    /**
      * The power-state check alone, for a volume already resolved: empty when every VM using it is safely stopped
      * and no pod mounts it. Used again while an export runs, since a VM can be started at any moment.
      */

@@ -189,7 +189,7 @@ public class ExportRequestHandler {
             acting = callers.actingFor(caller, request);
             denied = Optional.ofNullable(acting.forbidden());
             decision = denied.isPresent() ? null
-                    : ExportDecider.decide(request, cluster.read(request.namespace()), clock.instant());
+                    : decideOnCluster(request);
             if (denied.isEmpty()) {
                 denied = rights.toExport(acting.requester(), request, decision);
             }
@@ -229,6 +229,18 @@ public class ExportRequestHandler {
         answered("ACCEPTED", null);
         lifecycle.wake();
         return Outcome.ANSWERED;
+    }
+
+    /**
+     * The rules' answer on what the watches show, when it stands on it (no API call); else on the namespace read
+     * afresh.
+     */
+    private Decision decideOnCluster(ExportRequest request) {
+        Optional<Decision> watched = cluster.watched(request.namespace(), request.volumeName(), request.vmName())
+                .map(snapshot -> ExportDecider.decide(request, snapshot, clock.instant()))
+                .filter(ExportDecider::standsOnWatchedState);
+        return watched.orElseGet(() -> ExportDecider.decide(request, cluster.read(request.namespace()),
+                clock.instant()));
     }
 
     private static Outcome outcome(ClusterAccessException e) {

@@ -153,7 +153,11 @@ public class ImageAdmission {
             return ResultEvent.refusal(ReasonCode.FORBIDDEN, denied.get(), subject.requestId())
                     .build(subject, clock.instant());
         }
-        ExportDecider.Admission admission = ExportDecider.admit(ns, volume, cluster.read(ns));
+        // the watches may refuse at once, because something uses the volume; only a fresh read may admit
+        ExportDecider.Admission admission = cluster.watched(ns, volume, null)
+                .map(watched -> ExportDecider.admit(ns, volume, watched))
+                .filter(watched -> !watched.allowed() && ExportDecider.standsOnWatchedState(watched.refusal()))
+                .orElseGet(() -> ExportDecider.admit(ns, volume, cluster.read(ns)));
         ResultEvent.Subject seen = subject.resolved(admission.vmName(), volume);
         Optional<ExportJob> running = jobs.activeOn(ns, volume);
         if (running.isPresent()) {

@@ -2,7 +2,6 @@ package dev.vmexportguard.cluster;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.vmexportguard.decision.ClusterSnapshot;
 import dev.vmexportguard.decision.ClusterSnapshot.ClaimRef;
 import dev.vmexportguard.decision.ClusterSnapshot.ClaimSource;
@@ -26,7 +25,7 @@ import org.junit.jupiter.params.provider.ValueSource;
 class ClusterReaderTest {
     private static final Instant NOW = Instant.parse("2024-05-01T10:00:00Z");
 
-    private final ClusterReader reader = new ClusterReader(null, null, new ObjectMapper(), Clock.fixed(NOW, ZoneOffset.UTC));
+    private final ClusterReader reader = new ClusterReader(null, null, null, Clock.fixed(NOW, ZoneOffset.UTC));
 
     private static GenericKubernetesResource resource(String yaml) {
         return Serialization.unmarshal(yaml, GenericKubernetesResource.class);
@@ -96,9 +95,9 @@ class ClusterReaderTest {
                   stateChangeRequests: [{action: Stop, uid: 4a1c0f6e-0000-4000-8000-000000000001}]
                 """);
 
-        assertThat(reader.vm(vm).startPending()).isTrue();
-        assertThat(reader.vm(stopping).startPending()).isFalse();
-        assertThat(reader.vm(resource("""
+        assertThat(ClusterReader.vm(vm).startPending()).isTrue();
+        assertThat(ClusterReader.vm(stopping).startPending()).isFalse();
+        assertThat(ClusterReader.vm(resource("""
                 apiVersion: kubevirt.io/v1
                 kind: VirtualMachine
                 metadata: {name: vm3}
@@ -144,7 +143,7 @@ class ClusterReaderTest {
                   printableStatus: Running
                 """);
 
-        ClusterSnapshot.Vm snapshot = reader.vm(vm);
+        ClusterSnapshot.Vm snapshot = ClusterReader.vm(vm);
 
         assertThat(snapshot).isEqualTo(new ClusterSnapshot.Vm("vm1", "Running", "RerunOnFailure", "901", java.util.List.of(
                 new ClaimRef("vm1-disk-0", ClaimSource.PERSISTENT_VOLUME_CLAIM, false),
@@ -182,7 +181,7 @@ class ClusterReaderTest {
                   printableStatus: Stopped
                 """);
 
-        ClusterSnapshot.Vm snapshot = reader.vm(vm);
+        ClusterSnapshot.Vm snapshot = ClusterReader.vm(vm);
 
         // a template without metadata.name is skipped; a claim both in the spec and in the annotation is listed twice
         assertThat(snapshot.claims()).containsExactly(
@@ -209,7 +208,7 @@ class ClusterReaderTest {
                   runStrategy: Halted
                 """);
 
-        ClusterSnapshot.Vm snapshot = reader.vm(vm);
+        ClusterSnapshot.Vm snapshot = ClusterReader.vm(vm);
 
         assertThat(snapshot.claims()).containsExactly(
                 new ClaimRef("vm2-disk-0-zzzzz", ClaimSource.VOLUME_CLAIM_TEMPLATE, false));
@@ -236,7 +235,7 @@ class ClusterReaderTest {
                 """);
         vm.getMetadata().setAnnotations(java.util.Map.of(KubernetesResources.ANNOTATION_VOLUME_CLAIM_TEMPLATES, annotation));
 
-        ClusterSnapshot.Vm snapshot = reader.vm(vm);
+        ClusterSnapshot.Vm snapshot = ClusterReader.vm(vm);
 
         assertThat(snapshot.claims()).containsExactly(
                 new ClaimRef("vm1-disk-0", ClaimSource.PERSISTENT_VOLUME_CLAIM, false));
@@ -255,7 +254,7 @@ class ClusterReaderTest {
                   running: true
                 """);
 
-        assertThat(reader.vm(vm).runStrategy()).isEqualTo("Manual");
+        assertThat(ClusterReader.vm(vm).runStrategy()).isEqualTo("Manual");
     }
 
     @Test
@@ -269,7 +268,7 @@ class ClusterReaderTest {
                   running: true
                 """);
 
-        assertThat(reader.vm(vm).runStrategy()).isEqualTo("Always").isEqualTo(ClusterSnapshot.RUN_STRATEGY_ALWAYS);
+        assertThat(ClusterReader.vm(vm).runStrategy()).isEqualTo("Always").isEqualTo(ClusterSnapshot.RUN_STRATEGY_ALWAYS);
     }
 
     @Test
@@ -283,7 +282,7 @@ class ClusterReaderTest {
                   running: false
                 """);
 
-        assertThat(reader.vm(vm).runStrategy()).isEqualTo("Halted");
+        assertThat(ClusterReader.vm(vm).runStrategy()).isEqualTo("Halted");
     }
 
     @Test
@@ -299,7 +298,7 @@ class ClusterReaderTest {
                       domain: {}
                 """);
 
-        assertThat(reader.vm(vm)).isEqualTo(new ClusterSnapshot.Vm("empty", null, null, null, java.util.List.of()));
+        assertThat(ClusterReader.vm(vm)).isEqualTo(new ClusterSnapshot.Vm("empty", null, null, null, java.util.List.of()));
     }
 
     // --- VirtualMachineInstance ---
