@@ -2,6 +2,7 @@ package dev.vmexportguard.cluster;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.vmexportguard.config.GuardConfig;
 import dev.vmexportguard.decision.ClusterSnapshot;
 import dev.vmexportguard.decision.ClusterSnapshot.ClaimRef;
 import dev.vmexportguard.decision.ClusterSnapshot.ClaimSource;
@@ -38,21 +39,26 @@ public class ClusterReader {
     private final ClusterCalls calls;
     private final ResourceWatches watches;
     private final Clock clock;
+    private final boolean decideOnWatches;
 
-    public ClusterReader(KubernetesClient client, ClusterCalls calls, ResourceWatches watches, Clock clock) {
+    public ClusterReader(KubernetesClient client, ClusterCalls calls, ResourceWatches watches, Clock clock,
+                         GuardConfig config) {
         this.client = client;
         this.calls = calls;
         this.watches = watches;
         this.clock = clock;
+        this.decideOnWatches = config.request().decideOnWatches();
     }
 
     /**
      * What deciding a request for {@code volumeName} (or the one volume of VM {@code vmName}) needs, as the
-     * watches show it, with no API call; empty while they are not all up. Whether a decision on it stands is
+     * watches show it, with no API call; empty while they are not all up, or with
+     * {@code guard.request.decide-on-watches=false}. Whether a decision on it stands is
      * {@link dev.vmexportguard.decision.ExportDecider#standsOnWatchedState}; whatever acts reads afresh first.
      */
     public Optional<ClusterSnapshot> watched(String namespace, String volumeName, String vmName) {
-        return Optional.ofNullable(watches.decisionView(namespace, volumeName, vmName));
+        return decideOnWatches ? Optional.ofNullable(watches.decisionView(namespace, volumeName, vmName))
+                : Optional.empty();
     }
 
     /** The namespace as the API server lists it now: five lists, no cache. */

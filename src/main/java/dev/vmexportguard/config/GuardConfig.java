@@ -257,6 +257,15 @@ public interface GuardConfig {
         @Min(1)
         @Max(10000)
         int maxInFlight();
+
+        /**
+         * Whether requests (and admission reviews) are decided on what the guard's watches show, with no API read,
+         * while every watch is up: a refusal because something uses the volume stands on it, every other answer
+         * is read again or checked again on the API server before anything is done. False reads the namespace from
+         * the API server for every decision.
+         */
+        @WithDefault("true")
+        boolean decideOnWatches();
     }
 
     interface Cluster {

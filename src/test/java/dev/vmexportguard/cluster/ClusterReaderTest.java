@@ -12,9 +12,7 @@ import io.fabric8.kubernetes.api.model.PersistentVolumeClaimBuilder;
 import io.fabric8.kubernetes.api.model.Pod;
 import io.fabric8.kubernetes.api.model.PodBuilder;
 import io.fabric8.kubernetes.client.utils.Serialization;
-import java.time.Clock;
 import java.time.Instant;
-import java.time.ZoneOffset;
 import java.util.Set;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -25,7 +23,6 @@ import org.junit.jupiter.params.provider.ValueSource;
 class ClusterReaderTest {
     private static final Instant NOW = Instant.parse("2024-05-01T10:00:00Z");
 
-    private final ClusterReader reader = new ClusterReader(null, null, null, Clock.fixed(NOW, ZoneOffset.UTC));
 
     private static GenericKubernetesResource resource(String yaml) {
         return Serialization.unmarshal(yaml, GenericKubernetesResource.class);

@@ -34,6 +34,8 @@ public class ChangedSettings implements QuarkusTestProfile {
                 Map.entry("guard.authentication.http-audiences",
                         "https://kubernetes.default.svc.cluster.local," + HTTP_AUDIENCE),
                 Map.entry("guard.authentication.cache-ttl", "1s"),
+                Map.entry("guard.authorization.cache-allowed-ttl", "4s"),
+                Map.entry("guard.authorization.cache-denied-ttl", "3s"),
                 Map.entry("guard.authentication.intake-max-age", "3s"),
                 Map.entry("guard.request.max-in-flight", "2"),
                 Map.entry("guard.events.dataschema-base", DATASCHEMA_BASE),

@@ -24,7 +24,9 @@ import org.junit.jupiter.api.Test;
 
 /**
  * An API server that answers one namespace slowly: requests for other namespaces are not held back, requests for
- * one volume are still decided in order, and a request whose reads outlast its deadline is refused, not held.
+ * one volume are still decided in order, and a request whose reads outlast its deadline is refused, not held. Every
+ * decision reads the API server here ({@code guard.request.decide-on-watches=false}), as decisions do while the
+ * watches are down.
  */
 @QuarkusTest
 @TestProfile(SlowAnswersTest.ShortDeadline.class)
@@ -34,8 +36,9 @@ class SlowAnswersTest extends GuardIntegrationTest {
     public static class ShortDeadline implements QuarkusTestProfile {
         @Override
         public Map<String, String> getConfigOverrides() {
-            // five reads of 200 ms fit in it; one of 8 s does not
-            return Map.of("guard.request.decision-timeout", "6s", "guard.request.concurrency", "4");
+            // five reads of 200 ms fit in it; one of 8 s does not; every decision reads the API server
+            return Map.of("guard.request.decision-timeout", "6s", "guard.request.concurrency", "4",
+                    "guard.request.decide-on-watches", "false");
         }
     }
 
