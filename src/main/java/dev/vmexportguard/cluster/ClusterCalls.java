@@ -87,6 +87,43 @@ public class ClusterCalls {
         }
     }
 
+    /**
+     * {@link #run} on a thread of its own, under the deadline of the work in hand on this thread (if any): for
+     * calls that need not wait for one another. {@link #answer} waits for it.
+     */
+    public <T> Future<T> runAside(ClusterOperation operation, Supplier<T> call) {
+        Deadline deadline = DEADLINE.get();
+        return attemptThreads.submit(() -> {
+            if (deadline != null) {
+                DEADLINE.set(deadline);
+            }
+            try {
+                return run(operation, call);
+            } finally {
+                DEADLINE.remove();
+            }
+        });
+    }
+
+    /** The answer of a call {@link #runAside}: its value, or its failure as {@link #run} throws it. */
+    public static <T> T answer(Future<T> call) {
+        try {
+            return call.get();
+        } catch (ExecutionException e) {
+            if (e.getCause() instanceof RuntimeException failure) {
+                throw failure;
+            }
+            if (e.getCause() instanceof Error error) {
+                throw error;
+            }
+            throw new IllegalStateException(e.getCause());
+        } catch (InterruptedException e) {
+            call.cancel(true);
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("interrupted while waiting for an API call", e);
+        }
+    }
+
     public <T> T run(ClusterOperation operation, Supplier<T> call) {
         String outcome = "failure";
         try {

@@ -22,6 +22,7 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.Set;
+import java.util.concurrent.Future;
 import org.jboss.logging.Logger;
 
 /**
@@ -70,18 +71,32 @@ public class ClusterReader {
                 new ClusterOperation("list", "virtualmachineimages.harvesterhci.io", namespace),
                 () -> client.genericKubernetesResources(KubernetesResources.VIRTUAL_MACHINE_IMAGE)
                         .inNamespace(namespace).list().getItems());
-        List<PersistentVolumeClaim> pvcs = calls.run(new ClusterOperation("list", "persistentvolumeclaims", namespace),
+        // the other four, which need not wait for one another, at the same time
+        Future<List<PersistentVolumeClaim>> claims = calls.runAside(
+                new ClusterOperation("list", "persistentvolumeclaims", namespace),
                 () -> client.persistentVolumeClaims().inNamespace(namespace).list().getItems());
-        List<GenericKubernetesResource> vms = calls.run(
+        Future<List<GenericKubernetesResource>> machines = calls.runAside(
                 new ClusterOperation("list", "virtualmachines.kubevirt.io", namespace),
                 () -> client.genericKubernetesResources(KubernetesResources.VIRTUAL_MACHINE).inNamespace(namespace)
                         .list().getItems());
-        List<GenericKubernetesResource> vmis = calls.run(
+        Future<List<GenericKubernetesResource>> instances = calls.runAside(
                 new ClusterOperation("list", "virtualmachineinstances.kubevirt.io", namespace),
                 () -> client.genericKubernetesResources(KubernetesResources.VIRTUAL_MACHINE_INSTANCE)
                         .inNamespace(namespace).list().getItems());
-        List<Pod> pods = calls.run(new ClusterOperation("list", "pods", namespace),
+        Future<List<Pod>> mounting = calls.runAside(new ClusterOperation("list", "pods", namespace),
                 () -> client.pods().inNamespace(namespace).list().getItems());
+        List<PersistentVolumeClaim> pvcs;
+        List<GenericKubernetesResource> vms;
+        List<GenericKubernetesResource> vmis;
+        List<Pod> pods;
+        try {
+            pvcs = ClusterCalls.answer(claims);
+            vms = ClusterCalls.answer(machines);
+            vmis = ClusterCalls.answer(instances);
+            pods = ClusterCalls.answer(mounting);
+        } finally {
+            List.of(claims, machines, instances, mounting).forEach(f -> f.cancel(true));
+        }
         return new ClusterSnapshot(namespace,
                 pvcs.stream().map(ClusterReader::volume).toList(),
                 vms.stream().map(ClusterReader::vm).toList(),

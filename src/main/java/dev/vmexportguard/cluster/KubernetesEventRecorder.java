@@ -7,6 +7,7 @@ import dev.vmexportguard.decision.ReasonCode;
 import dev.vmexportguard.decision.ResultEvent;
 import io.fabric8.kubernetes.api.model.EventBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
+import io.micrometer.core.instrument.MeterRegistry;
 import io.quarkus.runtime.ShutdownEvent;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.enterprise.event.Observes;
@@ -46,12 +47,14 @@ public class KubernetesEventRecorder {
             ReasonCode.INVALID_REQUEST, ReasonCode.REQUEST_EXPIRED);
 
     private final KubernetesClient client;
+    private final MeterRegistry registry;
     /** Bounded: when the API server is slow, Events are dropped rather than memory filled. */
     private final ExecutorService writer = new ThreadPoolExecutor(1, 1, 0, TimeUnit.MILLISECONDS,
             new LinkedBlockingQueue<>(1000), r -> new Thread(r, "kubernetes-events"), new ThreadPoolExecutor.DiscardPolicy());
 
-    public KubernetesEventRecorder(KubernetesClient client) {
+    public KubernetesEventRecorder(KubernetesClient client, MeterRegistry registry) {
         this.client = client;
+        this.registry = registry;
     }
 
     void stop(@Observes ShutdownEvent ignored) {
@@ -101,11 +104,19 @@ public class KubernetesEventRecorder {
                         .withNewSource().withComponent("vm-export-guard").endSource()
                         .withFirstTimestamp(time).withLastTimestamp(time).withCount(1)
                         .build()).create();
+                counted("success");
             } catch (RuntimeException e) {
+                counted("failure");
                 LOG.debugf("Kubernetes Event %s for %s %s/%s not written: %s", reason, object.kind().kubernetesKind(),
                         object.namespace(), object.name(), e.getMessage());
             }
         });
+    }
+
+    /** An Event written (or not), among the guard's API calls ({@code guard.cluster.calls}). */
+    private void counted(String outcome) {
+        registry.counter("guard.cluster.calls", "verb", "create", "resource", "events", "outcome", outcome)
+                .increment();
     }
 
     /** {@code <object>.<reason>}, the object's part shortened to keep a valid name. */
@@ -133,7 +144,9 @@ public class KubernetesEventRecorder {
                     .withNewSource().withComponent("vm-export-guard").endSource()
                     .withFirstTimestamp(time).withLastTimestamp(time).withCount(1)
                     .build()).create();
+            counted("success");
         } catch (RuntimeException e) {
+            counted("failure");
             LOG.debugf("Kubernetes Event %s for VM %s/%s not written: %s", reason, event.namespace(), vm, e.getMessage());
         }
     }

@@ -10,14 +10,15 @@ import io.smallrye.reactive.messaging.MutinyEmitter;
 import io.smallrye.reactive.messaging.kafka.api.OutgoingKafkaRecordMetadata;
 import jakarta.enterprise.context.ApplicationScoped;
 import java.nio.charset.StandardCharsets;
+import java.util.concurrent.CompletionStage;
 import java.time.format.DateTimeFormatter;
 import org.apache.kafka.common.header.internals.RecordHeaders;
 import org.eclipse.microprofile.reactive.messaging.Channel;
 import org.eclipse.microprofile.reactive.messaging.Message;
 
 /**
- * Publishes result events to the result topic, keyed by requestId, as CloudEvents in binary mode, and waits until
- * the broker has them. The CloudEvents source is {@code guard.events.source}, followed by {@code /admission} for the
+ * Publishes result events to the result topic, keyed by requestId, as CloudEvents in binary mode; each publication
+ * completes when the broker has it. The CloudEvents source is {@code guard.events.source}, followed by {@code /admission} for the
  * answers of the admission webhook (exports started outside the guard).
  */
 @ApplicationScoped
@@ -37,7 +38,8 @@ public class ResultPublisher implements ResultChannel {
     }
 
     @Override
-    public String publish(ResultEvent event, RequestSource source, String traceparent, String tracestate) {
+    public CompletionStage<String> publish(ResultEvent event, RequestSource source, String traceparent,
+                                           String tracestate) {
         String value;
         Message<String> message;
         try {
@@ -46,8 +48,8 @@ public class ResultPublisher implements ResultChannel {
         } catch (JsonProcessingException | RuntimeException e) {
             throw new Unpublishable("result event " + event.eventId() + " cannot be written as a record: " + e, e);
         }
-        results.sendMessageAndAwait(message);
-        return value;
+        // the connector sends in the order handed over; the idempotent producer keeps it on the partition
+        return results.sendMessage(message).subscribeAsCompletionStage().thenApply(ignored -> value);
     }
 
     private Message<String> record(ResultEvent event, String value, RequestSource source, String traceparent,

@@ -20,7 +20,11 @@ import jakarta.enterprise.event.Observes;
 import jakarta.persistence.EntityManager;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.CancellationException;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
 import java.util.Map;
 import org.jboss.logging.Logger;
 
@@ -101,53 +105,123 @@ public class OutboxRelay {
         }
     }
 
+    /** A row handed to the broker: what it answers, or why it could not be handed over. */
+    private record Sending(OutboxEvent row, CompletableFuture<String> answer, RuntimeException unpublishable) {
+    }
+
     /**
-     * Publishes up to one batch in order, then audits and removes each row; returns how many rows it looked at. No
-     * transaction is open while the broker is waited for. A row whose step fails is tried again on the next round,
-     * and set aside after {@value #MAX_ATTEMPTS} attempts; a database or broker that does not answer ends the round
-     * (the rows wait, no attempt is counted).
+     * Publishes up to one batch: hands every row over to the broker in order at once, waits for each answer, then
+     * records the rows it took (published, then audited and removed, one transaction each for the batch); returns
+     * how many rows it looked at. No transaction is open while the broker is waited for. A row whose step fails is
+     * tried again on the next round, and set aside after {@value #MAX_ATTEMPTS} attempts; a database or broker that
+     * does not answer ends the round (the rows wait, no attempt is counted). When recording the batch together
+     * fails for another reason, its rows are recorded one by one, so that one bad row holds no other back.
      */
     int relayBatch() {
         List<OutboxEvent> pending = QuarkusTransaction.requiringNew().call(() -> em.createQuery(
                         "select o from OutboxEvent o where o.parkedAt is null order by o.id", OutboxEvent.class)
                 .setMaxResults(BATCH).getResultList());
+        List<Sending> sendings = new ArrayList<>();
         for (OutboxEvent row : pending) {
-            boolean again;
-            try {
-                if (row.published == null) {
-                    String published = channel.publish(row.event, row.source, row.traceparent, row.tracestate);
-                    QuarkusTransaction.requiringNew().run(() -> em.createQuery(
-                                    "update OutboxEvent o set o.published = ?1 where o.id = ?2")
-                            .setParameter(1, published).setParameter(2, row.id).executeUpdate());
-                    row.published = published;
-                }
-                again = QuarkusTransaction.requiringNew().call(() -> {
-                    boolean before = audit.publishedBefore(row.requestId, row.eventId);
-                    audit.append(auditEntry(row.event, row.published, row));
-                    em.createQuery("delete from OutboxEvent o where o.id = ?1").setParameter(1, row.id).executeUpdate();
-                    return before;
-                });
-            } catch (RuntimeException e) {
-                if (!(e instanceof ResultChannel.Unpublishable) && (row.published == null || DatabaseOutage.isCause(e))) {
-                    // the broker or the database does not answer: nothing is wrong with the row
-                    LOG.warnf("publishing result events paused: %s", e.getMessage());
-                    return 0;
-                }
-                failed(row, e);
+            if (row.published != null) {
+                sendings.add(new Sending(row, CompletableFuture.completedFuture(row.published), null));
                 continue;
             }
-            if (!again) {
-                registry.counter("guard.result.events", "type", row.event.type().name(),
-                        "reason", row.event.reason() == null ? "" : row.event.reason().name()).increment();
-                if (row.event.type() == EventType.RESTART_FAILED) {
-                    restartFailures.increment();
-                }
-                // an event published again (a request delivered again) was recorded on its VMs the first time:
-                // the cluster is not written to for it
-                kubernetesEvents.record(row.event);
+            try {
+                sendings.add(new Sending(row, channel.publish(row.event, row.source, row.traceparent, row.tracestate)
+                        .toCompletableFuture(), null));
+            } catch (ResultChannel.Unpublishable e) {
+                sendings.add(new Sending(row, null, e));
             }
         }
-        return pending.size();
+        boolean paused = false;
+        List<OutboxEvent> taken = new ArrayList<>();
+        List<OutboxEvent> newlyTaken = new ArrayList<>();
+        for (Sending sending : sendings) {
+            OutboxEvent row = sending.row();
+            if (sending.unpublishable() != null) {
+                failed(row, sending.unpublishable());
+                continue;
+            }
+            try {
+                String published = sending.answer().join();
+                if (row.published == null) {
+                    row.published = published;
+                    newlyTaken.add(row);
+                }
+                taken.add(row);
+            } catch (CompletionException | CancellationException e) {
+                // the broker did not take it now: nothing is wrong with the row
+                if (!paused) {
+                    LOG.warnf("publishing result events paused: %s", e.getCause() == null ? e : e.getCause());
+                }
+                paused = true;
+            }
+        }
+        try {
+            recordTaken(taken, newlyTaken);
+        } catch (RuntimeException e) {
+            if (DatabaseOutage.isCause(e)) {
+                LOG.warnf("publishing result events paused: %s", e.getMessage());
+                return 0;
+            }
+            LOG.warnf("recording %d published events together failed (%s); recording them one by one", taken.size(),
+                    e.getMessage());
+            for (OutboxEvent row : taken) {
+                try {
+                    recordTaken(List.of(row), newlyTaken.contains(row) ? List.of(row) : List.of());
+                } catch (RuntimeException rowFailure) {
+                    if (DatabaseOutage.isCause(rowFailure)) {
+                        LOG.warnf("publishing result events paused: %s", rowFailure.getMessage());
+                        return 0;
+                    }
+                    failed(row, rowFailure);
+                }
+            }
+        }
+        return paused ? 0 : pending.size();
+    }
+
+    /**
+     * Records rows the broker took: each newly published one as published (so that a crash before the next step
+     * does not publish it twice), then each audited and removed; then counts them and writes their Kubernetes Events,
+     * the first time each is published only.
+     */
+    private void recordTaken(List<OutboxEvent> taken, List<OutboxEvent> newlyTaken) {
+        if (taken.isEmpty()) {
+            return;
+        }
+        if (!newlyTaken.isEmpty()) {
+            QuarkusTransaction.requiringNew().run(() -> {
+                for (OutboxEvent row : newlyTaken) {
+                    em.createQuery("update OutboxEvent o set o.published = ?1 where o.id = ?2")
+                            .setParameter(1, row.published).setParameter(2, row.id).executeUpdate();
+                }
+            });
+        }
+        List<Boolean> again = QuarkusTransaction.requiringNew().call(() -> {
+            List<Boolean> before = new ArrayList<>();
+            for (OutboxEvent row : taken) {
+                before.add(audit.publishedBefore(row.requestId, row.eventId));
+                audit.append(auditEntry(row.event, row.published, row));
+                em.createQuery("delete from OutboxEvent o where o.id = ?1").setParameter(1, row.id).executeUpdate();
+            }
+            return before;
+        });
+        for (int i = 0; i < taken.size(); i++) {
+            if (again.get(i)) {
+                continue;
+            }
+            OutboxEvent row = taken.get(i);
+            registry.counter("guard.result.events", "type", row.event.type().name(),
+                    "reason", row.event.reason() == null ? "" : row.event.reason().name()).increment();
+            if (row.event.type() == EventType.RESTART_FAILED) {
+                restartFailures.increment();
+            }
+            // an event published again (a request delivered again) was recorded on its VMs the first time:
+            // the cluster is not written to for it
+            kubernetesEvents.record(row.event);
+        }
     }
 
     private void failed(OutboxEvent row, RuntimeException e) {

@@ -7,6 +7,7 @@ import static org.awaitility.Awaitility.await;
 import static org.hamcrest.Matchers.contains;
 import static org.hamcrest.Matchers.equalTo;
 
+import dev.vmexportguard.cluster.ResourceWatches;
 import dev.vmexportguard.support.AcceptedJobs;
 import dev.vmexportguard.support.ApiServerRequests;
 import dev.vmexportguard.support.AuditApi;
@@ -15,6 +16,7 @@ import dev.vmexportguard.support.GuardTopics.Event;
 import io.quarkus.test.junit.QuarkusTest;
 import io.quarkus.test.junit.QuarkusTestProfile;
 import io.quarkus.test.junit.TestProfile;
+import jakarta.inject.Inject;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -26,6 +28,9 @@ import org.junit.jupiter.api.Test;
 @QuarkusTest
 @TestProfile(LifecycleTest.TwoSlots.class)
 class LifecycleTest extends GuardIntegrationTest {
+
+    @Inject
+    ResourceWatches watches;
 
     public static class TwoSlots implements QuarkusTestProfile {
         @Override
@@ -156,12 +161,15 @@ class LifecycleTest extends GuardIntegrationTest {
     void vmStartedBetweenTheCheckAndTheCopyIsCaughtByTheSecondCheck() {
         String disk = "vm1-disk-0-abcde";
         stoppedVm("vm1", disk);
-        cluster.vmi(ns, "vm1", "Scheduling", disk);
-        // the first two reads of the VMIs (the request's check, and the check when the export gets its slot) do
-        // not see the VMI yet: it appears between them and the image creation
+        var vmi = cluster.vmi(ns, "vm1", "Scheduling", disk);
+        // the request's check (on the watches) and the first fresh read (when the export gets its slot) do not
+        // see the VMI yet: it appears between them and the image creation
+        await().until(() -> watches.decisionView(ns, disk, "vm1") != null
+                && watches.decisionView(ns, disk, "vm1").vmi("vm1").isPresent());
+        watches.gone(vmi);
         server.expect().get().withPath("/apis/kubevirt.io/v1/namespaces/" + ns + "/virtualmachineinstances")
                 .andReturn(200, "{\"apiVersion\":\"kubevirt.io/v1\",\"kind\":\"VirtualMachineInstanceList\","
-                        + "\"metadata\":{\"resourceVersion\":\"1\"},\"items\":[]}").times(2);
+                        + "\"metadata\":{\"resourceVersion\":\"1\"},\"items\":[]}").once();
 
         String id = send("vm1", null);
 
@@ -209,6 +217,8 @@ class LifecycleTest extends GuardIntegrationTest {
     /** Replicas of the guard share the database: the unique index, not memory, keeps one export per volume. */
     @Test
     void databaseAcceptsOneExportPerVolumeUnderConcurrentReplicas() throws Exception {
+        // a stopped VM's volume: the export accepted first runs, and stays active while the others try
+        stoppedVm("vm-shared", "shared-disk");
         int replicas = 6;
         java.util.concurrent.CountDownLatch go = new java.util.concurrent.CountDownLatch(1);
         java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newFixedThreadPool(replicas);
@@ -233,7 +243,9 @@ class LifecycleTest extends GuardIntegrationTest {
         pool.shutdown();
         assertThat(accepted).isEqualTo(1);
         assertThat(jobs.activeOn(ns, "shared-disk")).isPresent();
-        // the accepted job would be started by the guard; the volume does not exist, so it ends refused
+        // the accepted job is started by the guard; its copy done, it ends
+        await().atMost(Duration.ofSeconds(30)).until(() -> !cluster.guardImages(ns).isEmpty());
+        simulator.complete(ns, cluster.guardImages(ns).get(0).getMetadata().getName(), 1);
         await().atMost(Duration.ofSeconds(30)).until(() -> jobs.activeOn(ns, "shared-disk").isEmpty());
     }
 

@@ -25,6 +25,7 @@ public class HarvesterApiSetup implements Consumer<KubernetesServer> {
                 .andReply(201, ScriptedAuthorizer::answer).always();
         server.expect().post().withPath("/apis/authentication.k8s.io/v1/tokenreviews")
                 .andReply(201, ScriptedAuthenticator::answer).always();
+        TestApiServer.answerFailedPatchesAsTheApiServerDoes(server);
         server.expect().get().withPath("/version")
                 .andReturn(200, "{\"major\":\"1\",\"minor\":\"33\",\"gitVersion\":\"v1.33.3+rke2r1\"}")
                 .always();

@@ -3,6 +3,7 @@ package dev.vmexportguard.support;
 import io.fabric8.mockwebserver.MockWebServer;
 import io.fabric8.mockwebserver.http.Dispatcher;
 import io.fabric8.mockwebserver.http.Headers;
+import io.fabric8.mockwebserver.http.MockResponse;
 import io.fabric8.mockwebserver.http.RecordedRequest;
 import io.fabric8.mockwebserver.utils.ResponseProvider;
 import io.quarkus.test.kubernetes.client.KubernetesServer;
@@ -59,6 +60,55 @@ public final class TestApiServer {
     /** The server's CRUD store, which answers whatever no expectation does. */
     public static Dispatcher crudDispatcher(KubernetesServer server) {
         return (Dispatcher) field(field(server.getKubernetesMockServer(), "dispatcher"), "kubernetesCrudDispatcher");
+    }
+
+    /**
+     * Makes the test server answer a JSON patch whose {@code test} operation fails (or that cannot be applied) as
+     * the API server does, {@code 422} with a Status (k8s.io/apiserver {@code handlers/patch.go}: {@code
+     * NewGenericServerResponse(http.StatusUnprocessableEntity, ...)}); its CRUD store throws instead, and the client
+     * gets no answer at all.
+     */
+    public static void answerFailedPatchesAsTheApiServerDoes(KubernetesServer server) {
+        MockWebServer web = webServer(server);
+        Dispatcher served = dispatcherOf(web);
+        if (served instanceof PatchFailures) {
+            return;
+        }
+        web.setDispatcher(new PatchFailures(served));
+    }
+
+    private static final class PatchFailures extends Dispatcher {
+        private final Dispatcher served;
+
+        PatchFailures(Dispatcher served) {
+            this.served = served;
+        }
+
+        @Override
+        public MockResponse dispatch(RecordedRequest request) {
+            try {
+                return served.dispatch(request);
+            } catch (RuntimeException e) {
+                for (Throwable cause = e; cause != null; cause = cause.getCause()) {
+                    if (cause.getClass().getName().startsWith("io.fabric8.zjsonpatch.")) {
+                        return new MockResponse().setResponseCode(422).setHeader("Content-Type", "application/json")
+                                .setBody("{\"kind\":\"Status\",\"apiVersion\":\"v1\",\"metadata\":{},"
+                                        + "\"status\":\"Failure\",\"message\":" + quoted(cause.getMessage())
+                                        + ",\"reason\":\"Invalid\",\"code\":422}");
+                    }
+                }
+                throw e;
+            }
+        }
+
+        @Override
+        public void shutdown() {
+            served.shutdown();
+        }
+
+        private static String quoted(String text) {
+            return "\"" + String.valueOf(text).replace("\\", "\\\\").replace("\"", "\\\"") + "\"";
+        }
     }
 
     /** The web server under the test server, and the dispatcher it hands each request to. */
