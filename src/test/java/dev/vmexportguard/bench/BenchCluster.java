@@ -25,7 +25,8 @@ import java.util.concurrent.atomic.AtomicInteger;
 /**
  * The simulated Harvester cluster of the benchmark: the Kubernetes API test server in CRUD mode set up as Harvester's
  * ({@link HarvesterApiSetup}: KubeVirt's and Harvester's resources, SubjectAccessReviews and TokenReviews answered
- * by the scripted authorizer and authenticator), seeded with {@code vms} VMs spread over {@code namespaces}
+ * by the scripted authorizer and authenticator), its store indexed by resource and namespace ({@link IndexedCrudStore}),
+ * seeded with {@code vms} VMs spread over {@code namespaces}
  * namespaces, each with a bound PVC of its own: the even ones running (a Running VMI and a virt-launcher pod
  * mounting the PVC, as {@link HarvesterSimulator#runningVm} leaves them), the odd ones stopped. VM {@code i} is
  * {@code vm-i} in namespace {@code bench-((i / 2) % namespaces)}, so every namespace holds both kinds. Harvester's
@@ -41,6 +42,7 @@ final class BenchCluster implements AutoCloseable {
     private final AtomicInteger imported = new AtomicInteger();
     private volatile Watch imageWatch;
     private volatile boolean closed;
+    private boolean indexed;
     private final Thread requestLogDrain;
 
     private BenchCluster(KubernetesServer api, int namespaces) {
@@ -69,8 +71,16 @@ final class BenchCluster implements AutoCloseable {
     static BenchCluster start(int namespaces) {
         KubernetesServer api = new KubernetesServer(false, true, InetAddress.getLoopbackAddress(), 0, List.of());
         api.before();
+        boolean indexed = IndexedCrudStore.install(api);
         new HarvesterApiSetup().accept(api);
-        return new BenchCluster(api, namespaces);
+        BenchCluster cluster = new BenchCluster(api, namespaces);
+        cluster.indexed = indexed;
+        return cluster;
+    }
+
+    /** Whether the API server's store is indexed by resource and namespace ({@link IndexedCrudStore}). */
+    boolean indexed() {
+        return indexed;
     }
 
     String masterUrl() {

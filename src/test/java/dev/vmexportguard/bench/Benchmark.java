@@ -133,6 +133,7 @@ public final class Benchmark {
         STARTED.push(cluster);
         cluster.seed(settings.vms(), settings.seedThreads());
         cluster.importImagesAfter(settings.copySeconds());
+        report.apiIndexed = cluster.indexed();
         report.apiListMs = cluster.listLatencies(200);
         System.out.printf("  simulated API server, one namespace list from here: p50 %.1f ms, p99 %.1f ms%n",
                 Phase.percentile(report.apiListMs, 50), Phase.percentile(report.apiListMs, 99));
