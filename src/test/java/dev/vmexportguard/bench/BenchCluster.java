@@ -9,18 +9,23 @@ import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.Watch;
 import io.fabric8.kubernetes.client.Watcher;
 import io.fabric8.kubernetes.client.WatcherException;
+import io.fabric8.mockwebserver.http.RecordedRequest;
 import io.quarkus.test.kubernetes.client.KubernetesServer;
 import java.net.InetAddress;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.LongAdder;
 
 /**
  * The simulated Harvester cluster of the benchmark: the Kubernetes API test server in CRUD mode set up as Harvester's
@@ -56,7 +61,10 @@ final class BenchCluster implements AutoCloseable {
         this.requestLogDrain = new Thread(() -> {
             while (!closed) {
                 try {
-                    api.getKubernetesMockServer().takeRequest(1, TimeUnit.SECONDS);
+                    RecordedRequest r = api.getKubernetesMockServer().takeRequest(1, TimeUnit.SECONDS);
+                    if (r != null && GUARD_AUTHORIZATION.equals(r.getHeader("Authorization"))) {
+                        guardRequests.computeIfAbsent(kind(r.getMethod(), r.getPath()), k -> new LongAdder()).increment();
+                    }
                 } catch (InterruptedException e) {
                     return;
                 } catch (RuntimeException e) {
@@ -66,6 +74,55 @@ final class BenchCluster implements AutoCloseable {
         }, "api-request-log-drain");
         requestLogDrain.setDaemon(true);
         requestLogDrain.start();
+    }
+
+    /**
+     * The bearer token the guard's client is given (the simulated API server takes any): it tells the guard's
+     * requests from the benchmark's own.
+     */
+    static final String GUARD_TOKEN = "bench-guard-token";
+    private static final String GUARD_AUTHORIZATION = "Bearer " + GUARD_TOKEN;
+    private final Map<String, LongAdder> guardRequests = new ConcurrentHashMap<>();
+
+    /**
+     * {@code verb resource[.group][/subresource]} of a request, as the guard's metric names its calls ({@code list
+     * pods}, {@code create subjectaccessreviews.authorization.k8s.io}); {@code watch} for a watch.
+     */
+    static String kind(String method, String path) {
+        int q = path.indexOf('?');
+        String query = q < 0 ? "" : path.substring(q);
+        String[] seg = (q < 0 ? path : path.substring(0, q)).replaceFirst("^/", "").split("/");
+        int i;
+        String group = "";
+        if (seg[0].equals("api") && seg.length > 2) {
+            i = 2;
+        } else if (seg[0].equals("apis") && seg.length > 3) {
+            group = "." + seg[1];
+            i = 3;
+        } else {
+            return method + " " + path;
+        }
+        if (seg[i].equals("namespaces") && seg.length > i + 2) {
+            i += 2;
+        }
+        String name = seg.length > i + 1 ? seg[i + 1] : null;
+        String sub = seg.length > i + 2 ? "/" + seg[i + 2] : "";
+        String verb = switch (method) {
+            case "GET" -> query.contains("watch=true") ? "watch" : name != null ? "get" : "list";
+            case "POST" -> "create";
+            case "PUT" -> "update";
+            case "PATCH" -> "patch";
+            case "DELETE" -> "delete";
+            default -> method.toLowerCase(Locale.ROOT);
+        };
+        return verb + " " + seg[i] + group + sub;
+    }
+
+    /** The requests the guard sent that reached the API server so far, by {@link #kind}. */
+    Map<String, Double> guardRequests() {
+        Map<String, Double> counts = new HashMap<>();
+        guardRequests.forEach((k, v) -> counts.put(k, v.doubleValue()));
+        return counts;
     }
 
     static BenchCluster start(int namespaces) {

@@ -62,6 +62,7 @@ public final class Benchmark {
     private GuardJvm guard;
     private DataSource jobs;
     private Admin admin;
+    private BenchCluster cluster;
 
     private Benchmark(Settings settings) {
         this.settings = settings;
@@ -129,7 +130,7 @@ public final class Benchmark {
         Map<String, String> database = postgres.start();
         STARTED.push(postgres::stop);
         jobs = postgres.database("postgres", PostgresResource.DATABASE);
-        BenchCluster cluster = BenchCluster.start(settings.namespaces());
+        cluster = BenchCluster.start(settings.namespaces());
         STARTED.push(cluster);
         cluster.seed(settings.vms(), settings.seedThreads());
         cluster.importImagesAfter(settings.copySeconds());
@@ -144,6 +145,8 @@ public final class Benchmark {
         env.put("KUBERNETES_MASTER", cluster.masterUrl());
         env.put("KUBERNETES_AUTH_TRYKUBECONFIG", "false");
         env.put("KUBERNETES_AUTH_TRYSERVICEACCOUNT", "false");
+        // the API server takes any token: this one tells the guard's requests from the benchmark's own
+        env.put("KUBERNETES_AUTH_TOKEN", BenchCluster.GUARD_TOKEN);
         env.put("KUBERNETES_NAMESPACE", "vm-export-guard");
         env.put("GUARD_AUTHORIZATION_MODE", "sar");
         env.put("GUARD_AUTHENTICATION_KAFKA", "trusted");
@@ -318,7 +321,9 @@ public final class Benchmark {
         phase.complete = phase.answered == messages.size();
         long cutoff = measured(phase, cpu, t0);
         Map<String, Double> after = counters();
-        phase.callsPerRequest = Phase.perRequest(before, after, phase.answered);
+        answers(phase, before, after);
+        // per request decided: the answers published lag behind the decisions when the relay falls behind
+        phase.callsPerRequest = Phase.perRequest(before, after, phase.decided > 0 ? (int) phase.decided : phase.answered);
         timing(phase, messages, Set.of("REJECTED"), cutoff);
         outcomes(phase, messages, cutoff, Set.of());
         System.out.printf("  %d/%d refused in %.1f s: %.0f refusals/s, send to REJECTED p50 %.0f ms, p99 %.0f ms, "
@@ -328,7 +333,54 @@ public final class Benchmark {
         if (!phase.complete) {
             dropBacklog(phase, tag, ids);
         }
+        decisions(phase, tag, messages, cutoff);
         return phase;
+    }
+
+    /**
+     * When the guard took each request and when it decided it, from its audit: the RECEIVED row's time, and the
+     * REJECTED row's event time (the row is written once the event is published, so this is read after the phase).
+     * Only decisions made by {@code cutoff} count, as for the answers.
+     */
+    private void decisions(Phase phase, String tag, List<Message> messages, long cutoff) throws SQLException {
+        Map<String, Instant> received = new HashMap<>();
+        Map<String, Instant> decided = new HashMap<>();
+        try (Connection c = jobs.getConnection();
+             PreparedStatement s = c.prepareStatement("select request_id, entry_type, occurred_at from audit_entry"
+                     + " where request_id like ? and entry_type in ('RECEIVED', 'REJECTED')")) {
+            s.setString(1, "bench-" + tag + "-%");
+            try (ResultSet r = s.executeQuery()) {
+                while (r.next()) {
+                    (r.getString(2).equals("RECEIVED") ? received : decided)
+                            .putIfAbsent(r.getString(1), r.getTimestamp(3).toInstant());
+                }
+            }
+        }
+        long first = firstSend(messages);
+        List<Double> takenMs = new ArrayList<>();
+        List<Double> decidedMs = new ArrayList<>();
+        long last = Long.MIN_VALUE;
+        for (Message m : messages) {
+            long sent = sender.sentAt(m.id());
+            Instant at = decided.get(m.id());
+            long nanos = at == null ? Long.MAX_VALUE : NANO_BASE + Duration.between(WALL_BASE, at).toNanos();
+            if (nanos <= cutoff) {
+                decidedMs.add((nanos - sent) / 1e6);
+                last = Math.max(last, nanos);
+                Instant taken = received.get(m.id());
+                if (taken != null) {
+                    takenMs.add((NANO_BASE + Duration.between(WALL_BASE, taken).toNanos() - sent) / 1e6);
+                }
+            }
+        }
+        phase.decidedMs = Phase.sorted(decidedMs);
+        phase.takenMs = Phase.sorted(takenMs);
+        phase.decidedSeconds = decidedMs.isEmpty() ? Double.NaN : (last - first) / 1e9;
+        System.out.printf("  decided (audit): %d in %.1f s, %.0f/s; send to taken p50 %.0f ms, p99 %.0f ms; send to "
+                        + "decided p50 %.0f ms, p99 %.0f ms%n", decidedMs.size(), phase.decidedSeconds,
+                Phase.rate(decidedMs.size(), phase.decidedSeconds), Phase.percentile(phase.takenMs, 50),
+                Phase.percentile(phase.takenMs, 99), Phase.percentile(phase.decidedMs, 50),
+                Phase.percentile(phase.decidedMs, 99));
     }
 
     private Phase stoppedPhase(String name, String tag, List<Integer> vms, boolean paced) throws Exception {
@@ -343,6 +395,7 @@ public final class Benchmark {
         phase.complete = phase.answered == messages.size();
         long cutoff = measured(phase, cpu, t0);
         Map<String, Double> afterStarts = counters();
+        answers(phase, before, afterStarts);
         if (!paced) {
             report.rssAfterStoppedBurst = guard.residentMemory();
         }
@@ -351,13 +404,16 @@ public final class Benchmark {
         long firstSend = firstSend(messages);
         List<Double> startMs = new ArrayList<>();
         long lastStart = Long.MIN_VALUE;
+        long firstStart = Long.MAX_VALUE;
         for (Message m : messages) {
             Long at = tracker.seen(m.id(), "STARTED");
             if (at != null && at <= cutoff) {
                 startMs.add((at - sender.sentAt(m.id())) / 1e6);
                 lastStart = Math.max(lastStart, at);
+                firstStart = Math.min(firstStart, at);
             }
         }
+        phase.firstStartSeconds = startMs.isEmpty() ? Double.NaN : (firstStart - firstSend) / 1e9;
         phase.started = startMs.size();
         phase.startMs = Phase.sorted(startMs);
         phase.startSeconds = phase.started == 0 ? Double.NaN : (lastStart - firstSend) / 1e9;
@@ -400,13 +456,16 @@ public final class Benchmark {
         List<String> taken = ids.stream().filter(id -> !dropped.contains(id)).toList();
         phase.ended = tracker.await(taken, ENDED, Duration.ofSeconds(settings.phaseTimeout()));
         long lastEnd = Long.MIN_VALUE;
+        long firstEnd = Long.MAX_VALUE;
         for (String id : taken) {
             Long at = tracker.seenAny(id, ENDED);
             if (at != null) {
                 lastEnd = Math.max(lastEnd, at);
+                firstEnd = Math.min(firstEnd, at);
             }
         }
         phase.endSeconds = phase.ended == 0 ? Double.NaN : (lastEnd - firstSend) / 1e9;
+        phase.firstEndSeconds = phase.ended == 0 ? Double.NaN : (firstEnd - firstSend) / 1e9;
         if (phase.complete && phase.ended == phase.sent) {
             phase.callsPerExport = Phase.perRequest(before, counters(), phase.ended);
         }
@@ -458,6 +517,13 @@ public final class Benchmark {
         report.notes.add(note);
         System.out.println("  " + note);
         return dropped;
+    }
+
+    private static void answers(Phase phase, Map<String, Double> before, Map<String, Double> after) {
+        phase.decided = after.getOrDefault(GuardJvm.DECIDED, 0.0) - before.getOrDefault(GuardJvm.DECIDED, 0.0);
+        phase.published = after.getOrDefault(GuardJvm.PUBLISHED, 0.0) - before.getOrDefault(GuardJvm.PUBLISHED, 0.0);
+        System.out.printf("  the guard decided %.0f requests and published %.0f result events meanwhile%n",
+                phase.decided, phase.published);
     }
 
     /** The CPU time used since {@code before}, and the wall time since {@code t0}; the time it is taken at. */
@@ -574,6 +640,7 @@ public final class Benchmark {
      */
     private Map<String, Double> counters() throws Exception {
         Map<String, Double> counters = new HashMap<>(guard.clusterCalls());
+        cluster.guardRequests().forEach((kind, n) -> counters.put(Phase.SERVER + kind, n));
         try (Connection c = jobs.getConnection();
              PreparedStatement s = c.prepareStatement("select xact_commit, tup_inserted + tup_updated + tup_deleted"
                      + " from pg_stat_database where datname = ?")) {

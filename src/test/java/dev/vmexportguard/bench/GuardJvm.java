@@ -32,6 +32,11 @@ final class GuardJvm implements AutoCloseable {
     private static final HttpClient HTTP = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
     private static final Pattern ENV_PAIR = Pattern.compile("([A-Za-z_][A-Za-z0-9_]*)=(\"([^\"]*)\"|'([^']*)'|(\\S+))");
     private static final Pattern CALLS = Pattern.compile("^guard_cluster_calls_total\\{([^}]*)}\\s+(\\S+)");
+    private static final Pattern ANSWERS = Pattern.compile(
+            "^(guard_requests_total|guard_result_events_total)\\{([^}]*)}\\s+(\\S+)");
+    /** The requests the guard answered (decided), and the result events it published and audited. */
+    static final String DECIDED = "guard decided";
+    static final String PUBLISHED = "guard published";
     private static final Pattern LABEL = Pattern.compile("(\\w+)=\"([^\"]*)\"");
 
     private final Process process;
@@ -160,7 +165,8 @@ final class GuardJvm implements AutoCloseable {
 
     /**
      * {@code guard_cluster_calls_total} from {@code /q/metrics}, summed over outcomes by {@code verb resource};
-     * failures also under {@code verb resource (failure)}.
+     * failures also under {@code verb resource (failure)}; and the sums of {@code guard_requests_total} and
+     * {@code guard_result_events_total} under {@value #DECIDED} and {@value #PUBLISHED}.
      */
     Map<String, Double> clusterCalls() throws IOException, InterruptedException {
         HttpResponse<String> metrics = HTTP.send(HttpRequest.newBuilder(uri("/q/metrics"))
@@ -170,6 +176,12 @@ final class GuardJvm implements AutoCloseable {
         }
         Map<String, Double> calls = new HashMap<>();
         for (String line : metrics.body().split("\n")) {
+            Matcher a = ANSWERS.matcher(line);
+            if (a.find()) {
+                calls.merge(a.group(1).equals("guard_requests_total") ? DECIDED : PUBLISHED,
+                        Double.parseDouble(a.group(3)), Double::sum);
+                continue;
+            }
             Matcher m = CALLS.matcher(line);
             if (!m.find()) {
                 continue;

@@ -10,6 +10,8 @@ final class Phase {
     /** Counters of the guard's database that travel with its API calls, not counted among them. */
     static final String DB_COMMITS = "db commits";
     static final String DB_ROWS = "db rows written";
+    /** The prefix of the guard's requests as counted where they arrive, at the API server. */
+    static final String SERVER = "server ";
 
     final String name;
     final int sent;
@@ -25,6 +27,16 @@ final class Phase {
     /** CPU time used while the phase ran, from its first send to its last awaited event, and that wall time. */
     Machine.Cpu cpu;
     double cpuWallSeconds = Double.NaN;
+    /**
+     * Refusals as the guard's audit dates them: send to taken (its RECEIVED row) and send to decided (its REJECTED
+     * row's event time), sorted; from the first send to the last decision.
+     */
+    double[] takenMs = new double[0];
+    double[] decidedMs = new double[0];
+    double decidedSeconds = Double.NaN;
+    /** The requests the guard decided and the result events it published while the phase was measured. */
+    double decided = Double.NaN;
+    double published = Double.NaN;
     /** API calls the guard made during the phase, per request answered, by {@code verb resource}. */
     Map<String, Double> callsPerRequest = Map.of();
 
@@ -37,6 +49,9 @@ final class Phase {
     double[] startMs = new double[0];
     int ended;
     double endSeconds = Double.NaN;
+    /** The first STARTED and the first end, from the first send: how soon a running export is followed. */
+    double firstStartSeconds = Double.NaN;
+    double firstEndSeconds = Double.NaN;
     Map<String, Double> callsPerExport = Map.of();
 
     Phase(String name, int sent) {
@@ -63,10 +78,26 @@ final class Phase {
         return count == 0 || !(seconds > 0) ? Double.NaN : count / seconds;
     }
 
+    /** Whether a counter is one of the guard's API calls as its own metric counts them. */
+    static boolean guardCall(String key) {
+        return !key.endsWith("(failure)") && !key.startsWith("db ") && !key.startsWith("guard ")
+                && !key.startsWith(SERVER);
+    }
+
     /** The sum of the per-request calls (failures, listed apart, not counted twice). */
     static double total(Map<String, Double> calls) {
-        return calls.entrySet().stream().filter(e -> !e.getKey().endsWith("(failure)") && !e.getKey().startsWith("db "))
-                .mapToDouble(Map.Entry::getValue).sum();
+        return calls.entrySet().stream().filter(e -> guardCall(e.getKey())).mapToDouble(Map.Entry::getValue).sum();
+    }
+
+    /** The requests counted at the API server, by kind, without their prefix. */
+    static Map<String, Double> atServer(Map<String, Double> counters) {
+        Map<String, Double> server = new TreeMap<>();
+        counters.forEach((k, v) -> {
+            if (k.startsWith(SERVER)) {
+                server.put(k.substring(SERVER.length()), v);
+            }
+        });
+        return server;
     }
 
     /** {@code after - before} for each kind, divided by {@code per}; kinds with no change left out. */

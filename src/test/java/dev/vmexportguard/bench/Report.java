@@ -53,12 +53,14 @@ final class Report {
                         + incomplete(relayBurst),
                 runningBurst == null ? NONE : perSecond(Phase.rate(runningBurst.latencyMs.length, runningBurst.seconds),
                         "refusals") + String.format(" (%d in %s)", runningBurst.latencyMs.length,
-                        seconds(runningBurst.seconds)) + incomplete(runningBurst),
+                        seconds(runningBurst.seconds)) + incomplete(runningBurst) + "; decided (audit): "
+                        + perSecond(Phase.rate(runningBurst.decidedMs.length, runningBurst.decidedSeconds), "refusals"),
                 "≥ 1000 refusals/s");
         row(out, paced + ", running VMs: latency p50 / p99",
                 relayRate == null ? "skipped" : p50p99(relayRate.latencyMs) + incomplete(relayRate),
                 runningRate == null ? NONE : p50p99(runningRate.latencyMs) + " (send → REJECTED)"
-                        + incomplete(runningRate),
+                        + incomplete(runningRate) + "; send → decided (audit) " + p50p99(runningRate.decidedMs)
+                        + ", send → taken " + p50p99(runningRate.takenMs),
                 Double.isNaN(relayP99) ? "p99 ≤ 2 × the relay's" : "p99 ≤ " + ms(2 * relayP99) + " (2 × the relay's)");
         row(out, "Burst of " + b + ", stopped VMs: decisions/s", NONE,
                 stoppedBurst == null ? NONE : perSecond(Phase.rate(stoppedBurst.accepted, stoppedBurst.acceptSeconds),
@@ -85,6 +87,9 @@ final class Report {
         row(out, "API calls per start (decision and start, to STARTED), by kind", NONE, starts == null
                 ? NONE + " (no stopped-VM phase got all its requests started within the limit)"
                 : calls(starts.callsPerRequest) + " (" + starts.name + ")", NONE);
+        row(out, "Requests per refusal / per start that reached the API server, by kind (counted there)", NONE,
+                (runningBurst == null ? NONE : calls(Phase.atServer(runningBurst.callsPerRequest))) + " / "
+                        + (starts == null ? NONE : calls(Phase.atServer(starts.callsPerRequest))), NONE);
         row(out, "Guard database per refusal / per start: commits, rows written", NONE,
                 database(runningBurst == null ? Map.of() : runningBurst.callsPerRequest) + " / "
                         + database(starts == null ? Map.of() : starts.callsPerRequest), NONE);
@@ -127,7 +132,10 @@ final class Report {
                 + "no result event says ACCEPTED (src/main/java/dev/vmexportguard/decision/EventType.java); an "
                 + "accepted request's first event is STARTED, or QUEUED without a free slot.\n");
         out.append("- API calls are guard_cluster_calls_total of /q/metrics, scraped before and after each phase, "
-                + "divided by the requests answered; they include the guard's background calls meanwhile (the Lease).\n");
+                + "divided by the requests the guard decided meanwhile (refusals) or started (starts); they include "
+                + "its background calls (the Lease). The requests that reached the API server are counted there, "
+                + "told from the benchmark's own by the guard's bearer token: they also hold what the metric does "
+                + "not count (Kubernetes Events, the Lease, watches).\n");
         for (String note : notes) {
             out.append("- ").append(note).append('\n');
         }
@@ -149,13 +157,16 @@ final class Report {
                     .collect(Collectors.joining(", ")));
             if (p.accepted > 0 || p.started > 0) {
                 s.append(String.format("; accepted %d in %s, send → accepted p50 %s, p99 %s, max %s; STARTED %d in %s, "
-                                + "send → STARTED p50 %s, p99 %s, max %s; ended %d, the last %s after the first send; "
+                                + "send → STARTED p50 %s, p99 %s, max %s; ended %d, the last %s after the first send "
+                                + "(the first STARTED came %s after it, the first end %s: images are imported %d s after "
+                                + "they are created); "
                                 + "API calls per start %s, database %s; per export, to its end, %s, database %s",
                         p.accepted,
                         seconds(p.acceptSeconds), ms(Phase.percentile(p.acceptMs, 50)),
                         ms(Phase.percentile(p.acceptMs, 99)), ms(Phase.percentile(p.acceptMs, 100)), p.started,
                         seconds(p.startSeconds), ms(Phase.percentile(p.startMs, 50)), ms(Phase.percentile(p.startMs, 99)),
                         ms(Phase.percentile(p.startMs, 100)), p.ended, seconds(p.endSeconds),
+                        seconds(p.firstStartSeconds), seconds(p.firstEndSeconds), settings.copySeconds(),
                         calls(p.callsPerRequest), database(p.callsPerRequest), calls(p.callsPerExport),
                         database(p.callsPerExport)));
             } else {
@@ -168,6 +179,17 @@ final class Report {
         }
         if (!p.complete) {
             s.append(" (not all answered within the ").append(settings.phaseTimeout()).append(" s limit)");
+        }
+        if (p.decidedMs.length > 0) {
+            s.append(String.format(Locale.ROOT, "; by the audit, %d decided in %s, send → taken p50 %s, p99 %s, "
+                            + "send → decided p50 %s, p99 %s", p.decidedMs.length, seconds(p.decidedSeconds),
+                    ms(Phase.percentile(p.takenMs, 50)), ms(Phase.percentile(p.takenMs, 99)),
+                    ms(Phase.percentile(p.decidedMs, 50)), ms(Phase.percentile(p.decidedMs, 99))));
+        }
+        if (!Double.isNaN(p.decided)) {
+            s.append(String.format(Locale.ROOT, "; while it was measured the guard decided %.0f requests "
+                    + "(guard_requests_total) and published %.0f result events (guard_result_events_total)",
+                    p.decided, p.published));
         }
         if (p.cpu != null) {
             s.append(String.format(Locale.ROOT, "; CPU time over its %.1f s (%.0f core·s on this machine): guard %.1f s, "
@@ -197,7 +219,7 @@ final class Report {
             return NONE;
         }
         return String.format(Locale.ROOT, "%.1f: ", Phase.total(calls)) + calls.entrySet().stream()
-                .filter(e -> !e.getKey().startsWith("db "))
+                .filter(e -> Phase.guardCall(e.getKey()))
                 .sorted(Map.Entry.<String, Double>comparingByValue().reversed())
                 .map(e -> String.format(Locale.ROOT, "%s %.2f", e.getKey(), e.getValue()))
                 .collect(Collectors.joining(", "));
