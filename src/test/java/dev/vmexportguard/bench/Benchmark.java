@@ -51,6 +51,8 @@ public final class Benchmark {
     /** Requests for running VMs sent before the guard is measured. */
     static final int WARM_UP = 200;
     private static final Deque<AutoCloseable> STARTED = new ArrayDeque<>();
+    /** Set when the benchmark is stopped from outside (Ctrl-C, SIGTERM). */
+    private static volatile boolean interrupted;
     /** The wall clock and the monotonic clock read together: the database's times are turned into the latter. */
     private static final Instant WALL_BASE = Instant.now();
     private static final long NANO_BASE = System.nanoTime();
@@ -82,11 +84,18 @@ public final class Benchmark {
             System.exit(e.getMessage() == null ? 0 : 2);
             return;
         }
-        Runtime.getRuntime().addShutdownHook(new Thread(Benchmark::stopAll, "benchmark-stop"));
+        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+            interrupted = true;
+            stopAll();
+        }, "benchmark-stop"));
         int exit = 0;
         try {
             new Benchmark(settings).run();
         } catch (Exception e) {
+            if (interrupted) {
+                // Ctrl-C: what was running failed as its parts were stopped
+                return;
+            }
             System.err.println("the benchmark could not run: " + e);
             e.printStackTrace();
             exit = 1;
@@ -161,15 +170,15 @@ public final class Benchmark {
                 .map(e -> e.getKey() + "=" + e.getValue()).toList();
 
         int port = GuardProcess.freePort();
+        List<GuardJvm> starts = new ArrayList<>();
         for (int k = 1; k <= settings.starts(); k++) {
             GuardJvm started = GuardJvm.start("bench-" + k, jvm, env, port);
             STARTED.push(() -> started.stop(Duration.ofSeconds(40)));
             Duration ready = started.awaitReady(Duration.ofSeconds(180));
             report.readySeconds.add(ready.toNanos() / 1e9);
-            String quarkus = started.quarkusStartedIn();
-            report.quarkusStartedIn.add(quarkus);
-            System.out.printf("guard start %d: ready after %.2f s (Quarkus: started in %s; log %s)%n", k,
-                    ready.toNanos() / 1e9, quarkus, started.log());
+            starts.add(started);
+            System.out.printf("guard start %d: ready after %.2f s (log %s)%n", k, ready.toNanos() / 1e9,
+                    started.log());
             if (k < settings.starts()) {
                 started.stop(Duration.ofSeconds(40));
             } else {
@@ -192,6 +201,8 @@ public final class Benchmark {
         guardPhases();
 
         report.rssEnd = guard.residentMemory();
+        // Quarkus logs its start time once it has started, which may come after it is ready
+        starts.forEach(g -> report.quarkusStartedIn.add(g.quarkusStartedIn()));
         report.machine.loadAfter = Machine.loadAverage();
         String table = report.render();
         Path out = results.resolve("result.md");
