@@ -88,7 +88,7 @@ class ContainerImageTest {
         assertThat(instructions).contains("USER 185", "EXPOSE 8080 8443");
         assertThat(instructions.indexOf("USER 185")).isGreaterThan(instructions.indexOf(
                 "COPY --chown=185 target/quarkus-app/quarkus/ /deployments/quarkus/"));
-        assertThat(jvmOptions()).containsExactlyInAnyOrder("-XX:MaxRAMPercentage=75",
+        assertThat(jvmOptions()).containsExactlyInAnyOrder("-XX:MaxRAMPercentage=75", "-XX:+UseSerialGC",
                 "-Djava.util.logging.manager=org.jboss.logmanager.LogManager", "-Dquarkus.http.host=0.0.0.0");
         assertThat(environment()).containsEntry("JAVA_APP_JAR", "/deployments/quarkus-run.jar");
         assertThat(instructions.get(instructions.size() - 1))
