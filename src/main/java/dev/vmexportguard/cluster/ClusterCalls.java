@@ -110,13 +110,7 @@ public class ClusterCalls {
         try {
             return call.get();
         } catch (ExecutionException e) {
-            if (e.getCause() instanceof RuntimeException failure) {
-                throw failure;
-            }
-            if (e.getCause() instanceof Error error) {
-                throw error;
-            }
-            throw new IllegalStateException(e.getCause());
+            throw thrown(e);
         } catch (InterruptedException e) {
             call.cancel(true);
             Thread.currentThread().interrupt();
@@ -198,18 +192,23 @@ public class ClusterCalls {
             answer.cancel(true);
             throw new DeadlineSpent(spent(operation, deadline, last));
         } catch (ExecutionException e) {
-            if (e.getCause() instanceof RuntimeException failure) {
-                throw failure;
-            }
-            if (e.getCause() instanceof Error error) {
-                throw error;
-            }
-            throw new IllegalStateException(e.getCause());
+            throw thrown(e);
         } catch (InterruptedException e) {
             answer.cancel(true);
             Thread.currentThread().interrupt();
             throw new IllegalStateException("interrupted while waiting for " + operation, e);
         }
+    }
+
+    /** What a call run on another thread threw, as it threw it. */
+    private static RuntimeException thrown(ExecutionException e) {
+        if (e.getCause() instanceof RuntimeException failure) {
+            return failure;
+        }
+        if (e.getCause() instanceof Error error) {
+            throw error;
+        }
+        return new IllegalStateException(e.getCause());
     }
 
     private static ClusterAccessException spent(ClusterOperation operation, Deadline deadline,
