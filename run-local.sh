@@ -6,15 +6,7 @@
 # The local parts live in the test sources: the guard's production build contains none of them.
 set -euo pipefail
 cd "$(dirname "$0")"
-jar=target/quarkus-app/quarkus-run.jar
-if [ ! -f "$jar" ] || [ ! -d target/test-classes ] || [ -n "$(find src pom.xml -newer "$jar" -print -quit)" ]; then
-  echo "building the guard..."
-  ./mvnw -B -q package -DskipTests
-fi
-if [ ! -f target/local.classpath ] || [ pom.xml -nt target/local.classpath ]; then
-  ./mvnw -B -q dependency:build-classpath -Dmdep.includeScope=test -Dmdep.outputFile=target/local.classpath
-fi
-java="${JAVA_HOME:+$JAVA_HOME/bin/}java"
+. ./local-build.sh
 exec "$java" -Xmx1g -Djava.io.tmpdir="$PWD/target" -Djava.util.logging.manager=org.jboss.logmanager.LogManager \
   -Dlogging.configuration=file:src/test/resources/local-logging.properties \
-  -cp "target/test-classes:target/classes:$(cat target/local.classpath)" dev.vmexportguard.local.LocalHarvester
+  -cp "$classpath" dev.vmexportguard.local.LocalHarvester

@@ -19,8 +19,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
-import java.util.function.Consumer;
-import java.util.function.Function;
+import java.util.function.BiConsumer;
 import org.jboss.logging.Logger;
 
 /**
@@ -82,24 +81,22 @@ public class ResourceWatches {
             return;
         }
         started = true;
-        watch("persistentvolumeclaims", client.persistentVolumeClaims().inAnyNamespace(), Kind.VOLUME,
-                pvc -> ClusterReader.volume((PersistentVolumeClaim) pvc), pvc -> {
-                });
+        watch("persistentvolumeclaims", client.persistentVolumeClaims().inAnyNamespace(), Kind.VOLUME, (pvc, volume) -> {
+        });
         watch("virtualmachines", client.genericKubernetesResources(KubernetesResources.VIRTUAL_MACHINE).inAnyNamespace(),
-                Kind.VM, vm -> ClusterReader.vm((GenericKubernetesResource) vm),
-                vm -> this.listener.changed(vm.getMetadata().getNamespace()));
+                Kind.VM, (vm, seenVm) -> this.listener.changed(vm.getMetadata().getNamespace()));
         watch("virtualmachineinstances",
                 client.genericKubernetesResources(KubernetesResources.VIRTUAL_MACHINE_INSTANCE).inAnyNamespace(),
-                Kind.VMI, vmi -> ClusterReader.vmi((GenericKubernetesResource) vmi), resource -> {
-                    ClusterSnapshot.Vmi vmi = ClusterReader.vmi((GenericKubernetesResource) resource);
+                Kind.VMI, (resource, projected) -> {
+                    ClusterSnapshot.Vmi vmi = (ClusterSnapshot.Vmi) projected;
                     if (!vmi.isFinal() && !vmi.claimNames().isEmpty()) {
                         this.listener.mounted(resource.getMetadata().getNamespace(), "VMI " + vmi.name(),
                                 vmi.claimNames(), vmi.createdAt());
                     }
                     this.listener.changed(resource.getMetadata().getNamespace());
                 });
-        watch("pods", client.pods().inAnyNamespace(), Kind.POD, pod -> ClusterReader.pod((Pod) pod), resource -> {
-            ClusterSnapshot.Pod pod = ClusterReader.pod((Pod) resource);
+        watch("pods", client.pods().inAnyNamespace(), Kind.POD, (resource, projected) -> {
+            ClusterSnapshot.Pod pod = (ClusterSnapshot.Pod) projected;
             if (!pod.isTerminated() && !pod.claimNames().isEmpty()) {
                 this.listener.mounted(resource.getMetadata().getNamespace(), "pod " + pod.name(), pod.claimNames(),
                         pod.createdAt());
@@ -107,7 +104,7 @@ public class ResourceWatches {
         });
         watch("virtualmachineimages",
                 client.genericKubernetesResources(KubernetesResources.VIRTUAL_MACHINE_IMAGE).inAnyNamespace(),
-                Kind.IMAGE, image -> ClusterReader.image((GenericKubernetesResource) image), image -> {
+                Kind.IMAGE, (image, projected) -> {
                     Map<String, String> labels = image.getMetadata().getLabels();
                     if (labels != null && KubernetesResources.MANAGED_BY_VALUE.equals(
                             labels.get(KubernetesResources.LABEL_MANAGED_BY))) {
@@ -133,7 +130,7 @@ public class ResourceWatches {
             }
             current = List.copyOf(informers);
         }
-        return current.size() == 5 && current.stream().allMatch(i -> i.hasSynced() && i.isWatching());
+        return current.size() == Kind.values().length && current.stream().allMatch(i -> i.hasSynced() && i.isWatching());
     }
 
     /**
@@ -184,12 +181,13 @@ public class ResourceWatches {
     }
 
     /**
-     * One informer over every namespace: keeps {@code project}'s value of each object in {@link #seen}, then hands
-     * the object to {@code then}. The informer's own store keeps only names and resourceVersions.
+     * One informer over every namespace: keeps the rules' value of each object of the {@code kind} in {@link #seen},
+     * then hands the object and that value to {@code then}. The informer's own store keeps only names and
+     * resourceVersions.
      */
     @SuppressWarnings({"unchecked", "rawtypes"})
     private <T extends HasMetadata> void watch(String what, Informable<T> resources, Kind kind,
-                                               Function<HasMetadata, Object> project, Consumer<HasMetadata> then) {
+                                               BiConsumer<HasMetadata, Object> then) {
         SharedIndexInformer<T> informer = resources.runnableInformer(0);
         informer.removeNamespaceIndex();
         informer.itemStore(new ReducedStateItemStore(ReducedStateItemStore.NAME_KEY_STATE, informer.getApiTypeClass(),
@@ -214,8 +212,9 @@ public class ResourceWatches {
             }
 
             private void took(T object) {
-                seen.put(kind, object.getMetadata().getNamespace(), project.apply(object));
-                then.accept(object);
+                Object projected = project(kind, object);
+                seen.put(kind, object.getMetadata().getNamespace(), projected);
+                then.accept(object, projected);
             }
         });
         informer.start().whenComplete((ignored, failure) -> {

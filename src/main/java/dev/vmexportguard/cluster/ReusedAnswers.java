@@ -64,9 +64,4 @@ public final class ReusedAnswers<K, V> {
             throw e;
         }
     }
-
-    /** Answers kept now (for tests and metrics). */
-    public long size() {
-        return answers.synchronous().estimatedSize();
-    }
 }
