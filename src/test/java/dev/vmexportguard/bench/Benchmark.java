@@ -7,6 +7,7 @@ import dev.vmexportguard.support.PostgresResource;
 import dev.vmexportguard.support.WebhookCertificate;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.security.cert.X509Certificate;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
@@ -162,8 +163,9 @@ public final class Benchmark {
         env.put("GUARD_EXPORTS_MAX_CONCURRENT", "10000");
         // the admission webhook's HTTPS, as the ConfigMap turns it on, with a certificate made now
         Path tls = Path.of("target", "benchmark", "tls").toAbsolutePath();
-        WebhookCertificate.issue(tls);
-        env.put("QUARKUS_HTTP_SSL_PORT", Integer.toString(GuardProcess.freePort()));
+        X509Certificate certificate = WebhookCertificate.issue(tls).certificate();
+        int httpsPort = GuardProcess.freePort();
+        env.put("QUARKUS_HTTP_SSL_PORT", Integer.toString(httpsPort));
         env.put("QUARKUS_TLS_KEY_STORE_PEM_WEBHOOK_CERT", tls.resolve("tls.crt").toString());
         env.put("QUARKUS_TLS_KEY_STORE_PEM_WEBHOOK_KEY", tls.resolve("tls.key").toString());
         report.guardSettings = env.entrySet().stream().filter(e -> e.getKey().startsWith("GUARD_"))
@@ -199,6 +201,7 @@ public final class Benchmark {
             relay.close();
         }
         guardPhases();
+        admissionPhases(new Admissions(httpsPort, certificate));
 
         report.rssEnd = guard.residentMemory();
         // Quarkus logs its start time once it has started, which may come after it is ready
@@ -318,6 +321,36 @@ public final class Benchmark {
         }
         System.out.println("guard: burst of " + burstStopped.size() + " requests for stopped VMs...");
         report.stoppedBurst = stoppedPhase("stopped VMs, burst", "sb", burstStopped, false);
+    }
+
+    /**
+     * The admission webhook at the fixed rate: reviews of Harvester's "Export Image" for running VMs' volumes
+     * (refused on the watches) and for stopped VMs' volumes (admitted on a fresh read), after the exports' phases so
+     * that the admitted ones hold nothing those need.
+     */
+    private void admissionPhases(Admissions admissions) {
+        List<Integer> running = new ArrayList<>();
+        List<Integer> stopped = new ArrayList<>();
+        for (int i = settings.vms() - 1; i >= 0 && (running.size() < settings.paced() || stopped.size() < settings.paced()); i--) {
+            List<Integer> kind = BenchCluster.running(i) ? running : stopped;
+            if (kind.size() < settings.paced()) {
+                kind.add(i);
+            }
+        }
+        String paced = settings.rate() + "/s for " + settings.seconds() + " s";
+        System.out.println("guard: admission reviews: warming up with " + WARM_UP + " (its HTTPS connections are "
+                + "opened, its JIT compiler gets going)...");
+        List<Integer> warm = new ArrayList<>();
+        for (int i = 0; i < WARM_UP; i++) {
+            warm.add((i % 2 == 0 ? running : stopped).get(i / 2 % Math.min(running.size(), stopped.size())));
+        }
+        report.admissionWarmUp = admissions.run("admission, warm-up (the first reviews since the guard started)", warm, settings.namespaces(), settings.rate(), 10);
+        System.out.println("guard: admission reviews, " + paced + ", for running VMs' volumes...");
+        report.admissionRunning = admissions.run("admission, running VMs", running, settings.namespaces(),
+                settings.rate(), 10);
+        System.out.println("guard: admission reviews, " + paced + ", for stopped VMs' volumes...");
+        report.admissionStopped = admissions.run("admission, stopped VMs", stopped, settings.namespaces(),
+                settings.rate(), 10);
     }
 
     private Phase runningPhase(String name, String tag, List<Integer> vms, boolean paced) throws Exception {

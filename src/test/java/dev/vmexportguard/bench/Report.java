@@ -31,6 +31,9 @@ final class Report {
     Phase runningRate;
     Phase stoppedRate;
     Phase stoppedBurst;
+    Phase admissionWarmUp;
+    Phase admissionRunning;
+    Phase admissionStopped;
     final List<String> notes = new ArrayList<>();
 
     Report(Settings settings) {
@@ -80,6 +83,8 @@ final class Report {
             row(out, paced + ", stopped VMs: send → accepted p50 / p99", NONE, p50p99(stoppedRate.acceptMs), NONE);
             row(out, paced + ", stopped VMs: send → STARTED p50 / p99", NONE, p50p99(stoppedRate.startMs), NONE);
         }
+        row(out, paced + ", admission reviews (Export Image), running VMs / stopped VMs: post → answer p50 / p99",
+                NONE, admission(admissionRunning) + " / " + admission(admissionStopped), "p99 < 5 s (timeoutSeconds)");
         row(out, "API calls per refusal (running-VM burst), by kind", NONE,
                 runningBurst == null ? NONE : calls(runningBurst.callsPerRequest), "≤ 3");
         Phase starts = stoppedBurst != null && !stoppedBurst.callsPerRequest.isEmpty() ? stoppedBurst
@@ -123,7 +128,8 @@ final class Report {
                         : "its store NOT indexed (fabric8's classes were not as expected): every request scans every object",
                 ms(Phase.percentile(apiListMs, 50)), ms(Phase.percentile(apiListMs, 99))));
         out.append(String.format("- Guard RSS when ready and idle: %s.%n", mib(rssIdle[0])));
-        for (Phase p : new Phase[] {relayBurst, relayRate, runningBurst, runningRate, stoppedRate, stoppedBurst}) {
+        for (Phase p : new Phase[] {relayBurst, relayRate, runningBurst, runningRate, stoppedRate, stoppedBurst,
+                admissionWarmUp, admissionRunning, admissionStopped}) {
             if (p != null) {
                 out.append(details(p));
             }
@@ -203,6 +209,10 @@ final class Report {
     private static void row(StringBuilder out, String measure, String relay, String guard, String target) {
         out.append("| ").append(measure).append(" | ").append(relay).append(" | ").append(guard).append(" | ")
                 .append(target).append(" |\n");
+    }
+
+    private String admission(Phase p) {
+        return p == null ? NONE : p50p99(p.latencyMs) + incomplete(p);
     }
 
     private String incomplete(Phase p) {
