@@ -56,7 +56,8 @@ public class AuditResource {
         return new Page(page, encodeCursor(page.get(size - 1).id()));
     }
 
-    private static Instant instant(String name, String value) {
+    /** A time query parameter: RFC 3339 in UTC, or null when not given. */
+    static Instant instant(String name, String value) {
         if (value == null || value.isBlank()) {
             return null;
         }

@@ -140,6 +140,14 @@ public class ExportJobs {
         return found;
     }
 
+    /** Every job not ended, oldest acceptance first: for reading only (no leader epoch). */
+    @Transactional
+    public List<ExportJob> unended() {
+        return em.createQuery("select j from ExportJob j where j.state <> ?1 order by j.seq", ExportJob.class)
+                .setParameter(1, ExportJob.State.ENDED)
+                .getResultList();
+    }
+
     /** The jobs of these requests (those that have one). */
     @Transactional
     public List<ExportJob> ofRequests(Collection<String> requestIds) {

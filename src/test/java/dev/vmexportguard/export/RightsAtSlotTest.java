@@ -5,25 +5,17 @@ import static org.assertj.core.api.Assertions.assertThat;
 import dev.vmexportguard.support.GuardIntegrationTest;
 import dev.vmexportguard.support.GuardTopics.Event;
 import dev.vmexportguard.support.HarvesterSimulator;
+import dev.vmexportguard.support.OneExportSlot;
 import dev.vmexportguard.support.ScriptedAuthorizer;
 import io.quarkus.test.junit.QuarkusTest;
-import io.quarkus.test.junit.QuarkusTestProfile;
 import io.quarkus.test.junit.TestProfile;
 import java.time.Duration;
-import java.util.Map;
 import org.junit.jupiter.api.Test;
 
 /** A queued export is decided again when it gets its slot, and so are the requester's rights. */
 @QuarkusTest
-@TestProfile(RightsAtSlotTest.OneSlot.class)
+@TestProfile(OneExportSlot.class)
 class RightsAtSlotTest extends GuardIntegrationTest {
-
-    public static class OneSlot implements QuarkusTestProfile {
-        @Override
-        public Map<String, String> getConfigOverrides() {
-            return Map.of("guard.exports.max-concurrent", "1");
-        }
-    }
 
     @Test
     void aQueuedStopNeverStopsAVmThatJoinedTheVolumeLaterAndThatTheRequesterMayNotStop() {

@@ -230,6 +230,7 @@ public final class LocalHarvester {
         System.out.printf("""
 
                 VM Export Guard is ready (local mode)
+                  Dashboard                http://localhost:%1$d/  (sign in with %13$s)
                   REST API and Swagger UI  http://localhost:%1$d/q/swagger-ui
                   Kafka                    %2$s  (topics vm-export-requests, vm-export-results, vm-export-requests-dlq)
                   PostgreSQL (audit)       %3$s
@@ -247,7 +248,9 @@ public final class LocalHarvester {
                 Or type a request as one line of JSON here: it is sent to the request topic%11$s.
                 %12$sCtrl-C stops everything.
                 """, port, kafka, jdbc, apiServer, NS, process.log().toAbsolutePath(), id, tokens, token, requester,
-                users == null ? "" : " with the operator's token", kubectl == null ? "" : exportButton(kubectl, ca));
+                users == null ? "" : " with the operator's token", kubectl == null ? "" : exportButton(kubectl, ca),
+                users == null ? "a token your cluster accepts" : "the demo token " + users.operator()
+                        + " (the operator's; the auditor's shows namespace " + NS + " only)");
         System.out.flush();
     }
 

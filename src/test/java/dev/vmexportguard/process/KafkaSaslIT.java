@@ -57,6 +57,7 @@ class KafkaSaslIT {
     private static final ObjectMapper JSON = new ObjectMapper();
     private static final String NS = "sasl";
     private static final String GROUP = "vm-export-guard";
+    private static final String LIVE_GROUPS = "vm-export-guard-live-";
     private static final HttpClient HTTP = HttpClient.newHttpClient();
 
     static ProcessBackingServices services;
@@ -79,6 +80,10 @@ class KafkaSaslIT {
                     allow(guard, ResourceType.GROUP, GROUP, AclOperation.READ),
                     allow(guard, ResourceType.TOPIC, GuardTopics.RESULTS, AclOperation.WRITE),
                     allow(guard, ResourceType.TOPIC, GuardTopics.RESULTS, AclOperation.DESCRIBE),
+                    // the dashboard's live view: each replica reads the results in a group of its own
+                    allow(guard, ResourceType.TOPIC, GuardTopics.RESULTS, AclOperation.READ),
+                    new AclBinding(new ResourcePattern(ResourceType.GROUP, LIVE_GROUPS, PatternType.PREFIXED),
+                            new AccessControlEntry(guard, "*", AclOperation.READ, AclPermissionType.ALLOW)),
                     allow(guard, ResourceType.TOPIC, GuardTopics.DEAD_LETTER, AclOperation.WRITE),
                     allow(guard, ResourceType.TOPIC, GuardTopics.DEAD_LETTER, AclOperation.DESCRIBE)))
                     .all().get(30, TimeUnit.SECONDS);

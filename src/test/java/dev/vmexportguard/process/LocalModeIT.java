@@ -85,6 +85,12 @@ class LocalModeIT {
         assertThat(send("token-operator", "GET", "/api/audit", null).statusCode())
                 .as("the tests' fixed tokens are not accepted").isEqualTo(401);
         assertThat(send(null, "GET", "/q/openapi", null).statusCode()).as("the API's description is on").isEqualTo(200);
+        assertThat(Files.readString(log)).as("the dashboard's address and its demo token are printed")
+                .contains("Dashboard                http://localhost:" + port + "/  (sign in with the demo token "
+                        + operator);
+        HttpResponse<String> page = send(null, "GET", "/", null);
+        assertThat(page.statusCode()).as("the dashboard is served at /").isEqualTo(200);
+        assertThat(page.body()).contains("<title>VM Export Guard</title>");
 
         post("{\"requestId\":\"it-web\",\"namespace\":\"demo\",\"vmName\":\"web\",\"requestedBy\":\"new-user\"}");
         JsonNode web = awaitStatus("it-web", "REJECTED");
