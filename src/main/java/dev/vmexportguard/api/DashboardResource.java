@@ -22,7 +22,6 @@ import jakarta.ws.rs.core.MediaType;
 import jakarta.ws.rs.core.Response;
 import jakarta.ws.rs.core.StreamingOutput;
 import java.time.Clock;
-import java.time.Duration;
 import java.time.Instant;
 import java.time.temporal.ChronoUnit;
 import java.util.Arrays;
@@ -42,7 +41,6 @@ public class DashboardResource {
     static final int DEFAULT_LIMIT = 25;
     /** The most lines one CSV download holds; a narrower filter gets the rest. */
     static final int CSV_MAX_LINES = 100_000;
-    static final Duration HEARTBEAT = Duration.ofSeconds(20);
     static final Set<String> OUTCOMES = Set.of(EventType.REJECTED.name(), EventType.COMPLETED.name(),
             EventType.FAILED.name(), EventType.ADMITTED.name(), RequestFilter.IN_PROGRESS);
     /** Quotes a cell only where RFC 4180 needs it (a comma, a quote, a line break). */
@@ -168,7 +166,7 @@ public class DashboardResource {
     /**
      * Result events as they are published, as Server-Sent Events whose data is the event's JSON: first one of type
      * {@code CONNECTED}, then every event of a namespace the caller may read (asked again for each, so that a right
-     * taken away ends what the stream shows), and a {@code HEARTBEAT} every 20 s.
+     * taken away ends what the stream shows), and a {@code HEARTBEAT} every 20 s; it ends when the guard stops.
      */
     @GET
     @Path("/stream")
@@ -180,11 +178,9 @@ public class DashboardResource {
         Identity reader = caller.identity();
         Multi<String> events = live.events()
                 .emitOn(Infrastructure.getDefaultWorkerPool())
-                .filter(e -> shows(reader, e.namespace()))
+                .filter(e -> e.heartbeat() || shows(reader, e.namespace()))
                 .map(LiveResults.LiveResult::json);
-        Multi<String> heartbeats = Multi.createFrom().ticks().every(HEARTBEAT).map(t -> "{\"type\":\"HEARTBEAT\"}");
-        return Multi.createBy().merging().streams(Multi.createFrom().item("{\"type\":\"CONNECTED\"}"), events,
-                heartbeats);
+        return Multi.createBy().concatenating().streams(Multi.createFrom().item("{\"type\":\"CONNECTED\"}"), events);
     }
 
     private boolean shows(Identity reader, String namespace) {

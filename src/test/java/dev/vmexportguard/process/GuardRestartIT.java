@@ -157,8 +157,16 @@ class GuardRestartIT extends GuardProcessTest {
                     .doesNotContainKey(KubernetesResources.ANNOTATION_EXPORT_LOCK);
         }
 
-        // SIGTERM: the guard stops within its shutdown timeout and has committed what it consumed
+        // SIGTERM: the guard stops within its shutdown timeout and has committed what it consumed; a dashboard left
+        // open does not hold the stop for the shutdown timeout: its live stream ends
+        var dashboard = third.stream("/api/dashboard/stream");
+        assertThat(dashboard.statusCode()).isEqualTo(200);
+        long stopping = System.nanoTime();
         assertThat(third.terminate(Duration.ofSeconds(30))).as("stopped on SIGTERM").isTrue();
+        assertThat(Duration.ofNanos(System.nanoTime() - stopping)).as("stopped with a dashboard open")
+                .isLessThan(Duration.ofSeconds(15));
+        assertThat(new String(dashboard.body().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8))
+                .as("the stream ended").contains("\"type\":\"CONNECTED\"");
         try (Admin admin = Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG,
                 KafkaBrokerResource.bootstrapServers()))) {
             Map<TopicPartition, OffsetAndMetadata> committed = admin.listConsumerGroupOffsets("vm-export-guard")

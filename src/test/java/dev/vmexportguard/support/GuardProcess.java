@@ -70,12 +70,12 @@ public final class GuardProcess implements AutoCloseable {
         throw new IllegalStateException("guard not ready within " + limit + "; see " + log);
     }
 
-    /** GET as the operator, who may read every namespace's audit (every {@code /api} call needs a bearer token). */
     /** The HTTP status of {@code GET path}, asked with no token. */
     public int status(String path) throws IOException, InterruptedException {
         return HTTP.send(HttpRequest.newBuilder(uri(path)).build(), HttpResponse.BodyHandlers.discarding()).statusCode();
     }
 
+    /** GET as the operator, who may read every namespace's audit (every {@code /api} call needs a bearer token). */
     public String get(String path) throws IOException, InterruptedException {
         HttpResponse<String> response = HTTP.send(HttpRequest.newBuilder(uri(path))
                         .header("Authorization", "Bearer " + ScriptedAuthenticator.OPERATOR_TOKEN).build(),
@@ -84,6 +84,13 @@ public final class GuardProcess implements AutoCloseable {
             throw new IllegalStateException("GET " + path + " answered " + response.statusCode());
         }
         return response.body();
+    }
+
+    /** GET as the operator of a stream (Server-Sent Events), answered once its headers are in. */
+    public HttpResponse<java.io.InputStream> stream(String path) throws IOException, InterruptedException {
+        return HTTP.send(HttpRequest.newBuilder(uri(path)).header("Accept", "text/event-stream")
+                        .header("Authorization", "Bearer " + ScriptedAuthenticator.OPERATOR_TOKEN).build(),
+                HttpResponse.BodyHandlers.ofInputStream());
     }
 
     /** SIGKILL: no shutdown hook runs, nothing is flushed. */
