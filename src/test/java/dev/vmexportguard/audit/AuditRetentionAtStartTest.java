@@ -3,10 +3,10 @@ package dev.vmexportguard.audit;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.vmexportguard.support.GuardIntegrationTest;
+import dev.vmexportguard.support.OneExportSlot;
 import dev.vmexportguard.support.PostgresResource;
 import io.agroal.api.AgroalDataSource;
 import io.quarkus.test.junit.QuarkusTest;
-import io.quarkus.test.junit.QuarkusTestProfile;
 import io.quarkus.test.junit.TestProfile;
 import jakarta.inject.Inject;
 import java.sql.Connection;
@@ -15,21 +15,14 @@ import java.sql.SQLException;
 import java.sql.Statement;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
 import org.flywaydb.core.Flyway;
 import org.junit.jupiter.api.Test;
 
 /** With {@code guard.audit.retention} set, the guard's own migration (as the owner) applies it. */
 @QuarkusTest
-@TestProfile(AuditRetentionAtStartTest.ThirtyDays.class)
+@TestProfile(OneExportSlot.class)
 class AuditRetentionAtStartTest extends GuardIntegrationTest {
 
-    public static class ThirtyDays implements QuarkusTestProfile {
-        @Override
-        public Map<String, String> getConfigOverrides() {
-            return Map.of("guard.audit.retention", "30d");
-        }
-    }
 
     @Inject
     AgroalDataSource dataSource;

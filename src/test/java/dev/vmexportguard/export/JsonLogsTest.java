@@ -6,8 +6,8 @@ import static org.awaitility.Awaitility.await;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.vmexportguard.support.GuardIntegrationTest;
+import dev.vmexportguard.support.OneExportSlot;
 import io.quarkus.test.junit.QuarkusTest;
-import io.quarkus.test.junit.QuarkusTestProfile;
 import io.quarkus.test.junit.TestProfile;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -15,23 +15,15 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
-import java.util.Map;
 import org.junit.jupiter.api.Test;
 
 /** With JSON logs switched on, every line is a JSON object, and a line about a request has its id in mdc. */
 @QuarkusTest
-@TestProfile(JsonLogsTest.JsonFileLog.class)
+@TestProfile(OneExportSlot.class)
 class JsonLogsTest extends GuardIntegrationTest {
-    static final Path LOG = Path.of("target", "json-logs-test.log");
+    static final Path LOG = OneExportSlot.JSON_LOG;
     private static final ObjectMapper JSON = new ObjectMapper();
 
-    public static class JsonFileLog implements QuarkusTestProfile {
-        @Override
-        public Map<String, String> getConfigOverrides() {
-            return Map.of("quarkus.log.file.enabled", "true", "quarkus.log.file.path", LOG.toString(),
-                    "quarkus.log.file.json.enabled", "true");
-        }
-    }
 
     @Test
     void jsonLinesCarryTheRequestIdInMdc() {

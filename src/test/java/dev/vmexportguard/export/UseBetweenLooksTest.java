@@ -6,9 +6,9 @@ import static org.awaitility.Awaitility.await;
 import dev.vmexportguard.support.GuardIntegrationTest;
 import dev.vmexportguard.support.GuardTopics.Event;
 import io.quarkus.test.junit.QuarkusTest;
-import io.quarkus.test.junit.QuarkusTestProfile;
 import io.quarkus.test.junit.TestProfile;
 import dev.vmexportguard.support.HarvesterCluster;
+import dev.vmexportguard.support.OneExportSlot;
 import dev.vmexportguard.support.Requests;
 import java.time.Duration;
 import java.util.Map;
@@ -21,15 +21,8 @@ import org.junit.jupiter.api.Test;
  * read found the volume free after it.
  */
 @QuarkusTest
-@TestProfile(UseBetweenLooksTest.RareFullChecks.class)
+@TestProfile(OneExportSlot.class)
 class UseBetweenLooksTest extends GuardIntegrationTest {
-
-    public static class RareFullChecks implements QuarkusTestProfile {
-        @Override
-        public Map<String, String> getConfigOverrides() {
-            return Map.of("guard.exports.resync-interval", "1h", "guard.exports.max-concurrent", "1");
-        }
-    }
 
     @Test
     void aPodThatCameAndWentDuringTheCopyFailsTheExport() {
