@@ -180,7 +180,8 @@ public class DashboardResource {
                 .emitOn(Infrastructure.getDefaultWorkerPool())
                 .filter(e -> e.heartbeat() || shows(reader, e.namespace()))
                 .map(LiveResults.LiveResult::json);
-        return Multi.createBy().concatenating().streams(Multi.createFrom().item("{\"type\":\"CONNECTED\"}"), events);
+        // merged, the events first: they are listened to before CONNECTED is sent
+        return Multi.createBy().merging().streams(events, Multi.createFrom().item("{\"type\":\"CONNECTED\"}"));
     }
 
     private boolean shows(Identity reader, String namespace) {

@@ -10,6 +10,7 @@ import jakarta.annotation.PostConstruct;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.enterprise.event.Observes;
 import java.time.Duration;
+import java.util.concurrent.atomic.AtomicInteger;
 import org.eclipse.microprofile.reactive.messaging.Incoming;
 import org.jboss.logging.Logger;
 
@@ -36,6 +37,8 @@ public class LiveResults {
     private static final Logger LOG = Logger.getLogger(LiveResults.class);
 
     private final BroadcastProcessor<LiveResult> broadcast = BroadcastProcessor.create();
+    /** Pages connected now: with none, a record is not even read. */
+    private final AtomicInteger watching = new AtomicInteger();
     private final ObjectMapper json;
     private Cancellable heartbeats;
 
@@ -50,6 +53,9 @@ public class LiveResults {
 
     @Incoming("live-results")
     public void received(String value) {
+        if (watching.get() == 0) {
+            return;
+        }
         try {
             JsonNode event = json.readTree(value);
             broadcast.onNext(new LiveResult(text(event, "namespace"), text(event, "requestId"), text(event, "type"),
@@ -62,7 +68,9 @@ public class LiveResults {
 
     /** The events and heartbeats from now on, until shutdown; each subscriber gets every one. */
     public Multi<LiveResult> events() {
-        return broadcast.toHotStream();
+        return broadcast.toHotStream()
+                .onSubscription().invoke(watching::incrementAndGet)
+                .onTermination().invoke(watching::decrementAndGet);
     }
 
     /**
