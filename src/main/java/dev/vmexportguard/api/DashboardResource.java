@@ -1,6 +1,8 @@
 package dev.vmexportguard.api;
 
+import com.fasterxml.jackson.annotation.JsonPropertyOrder;
 import com.fasterxml.jackson.databind.SequenceWriter;
+import com.fasterxml.jackson.dataformat.csv.CsvGenerator;
 import com.fasterxml.jackson.dataformat.csv.CsvMapper;
 import com.fasterxml.jackson.dataformat.csv.CsvSchema;
 import dev.vmexportguard.audit.RequestFilter;
@@ -9,10 +11,12 @@ import dev.vmexportguard.decision.EventType;
 import dev.vmexportguard.decision.Identity;
 import dev.vmexportguard.decision.ReasonCode;
 import dev.vmexportguard.messaging.LiveResults;
+import dev.vmexportguard.service.AuditReaders;
 import dev.vmexportguard.service.ExportOverview;
 import io.smallrye.common.annotation.Blocking;
 import io.smallrye.mutiny.Multi;
 import io.smallrye.mutiny.infrastructure.Infrastructure;
+import jakarta.ws.rs.BeanParam;
 import jakarta.ws.rs.GET;
 import jakarta.ws.rs.Path;
 import jakarta.ws.rs.Produces;
@@ -45,19 +49,52 @@ public class DashboardResource {
             EventType.FAILED.name(), EventType.ADMITTED.name(), RequestFilter.IN_PROGRESS);
     /** Quotes a cell only where RFC 4180 needs it (a comma, a quote, a line break). */
     private static final CsvMapper CSV = CsvMapper.builder()
-            .enable(com.fasterxml.jackson.dataformat.csv.CsvGenerator.Feature.STRICT_CHECK_FOR_QUOTING).build();
+            .enable(CsvGenerator.Feature.STRICT_CHECK_FOR_QUOTING).build();
     private static final CsvSchema CSV_SCHEMA = CSV.schemaFor(CsvLine.class).withHeader();
 
     private final ExportOverview overview;
+    private final AuditReaders readers;
     private final LiveResults live;
     private final RequestCaller caller;
     private final Clock clock;
 
-    public DashboardResource(ExportOverview overview, LiveResults live, RequestCaller caller, Clock clock) {
+    public DashboardResource(ExportOverview overview, AuditReaders readers, LiveResults live, RequestCaller caller,
+                             Clock clock) {
         this.overview = overview;
+        this.readers = readers;
         this.live = live;
         this.caller = caller;
         this.clock = clock;
+    }
+
+    /** The filters of the requests, the CSV and the summary: query parameters, each optional. */
+    public static class Filters {
+        @QueryParam("namespace")
+        String namespace;
+        @QueryParam("requestedBy")
+        String requestedBy;
+        @QueryParam("outcome")
+        String outcome;
+        @QueryParam("reason")
+        String reason;
+        @QueryParam("since")
+        String since;
+        @QueryParam("until")
+        String until;
+
+        RequestFilter filter() {
+            String o = blankToNull(outcome);
+            if (o != null && !OUTCOMES.contains(o)) {
+                throw new BadQueryException("outcome", "must be one of " + OUTCOMES.stream().sorted()
+                        .collect(Collectors.joining(", ")));
+            }
+            String r = blankToNull(reason);
+            if (r != null && Arrays.stream(ReasonCode.values()).noneMatch(c -> c.name().equals(r))) {
+                throw new BadQueryException("reason", "must be a reason code (README, Reason codes), e.g. VM_RUNNING");
+            }
+            return new RequestFilter(blankToNull(namespace), blankToNull(requestedBy), o, r,
+                    AuditResource.instant("since", since), AuditResource.instant("until", until), null);
+        }
     }
 
     /** A page of requests, newest first; {@code nextCursor} is null on the last page. */
@@ -65,7 +102,7 @@ public class DashboardResource {
     }
 
     /** One line of the CSV download, in its column order. */
-    @com.fasterxml.jackson.annotation.JsonPropertyOrder({"receivedAt", "requestId", "outcome", "status", "reason",
+    @JsonPropertyOrder({"receivedAt", "requestId", "outcome", "status", "reason",
             "namespace", "vmName", "volumeName", "requestedBy", "caller", "image", "message", "updatedAt"})
     public record CsvLine(String receivedAt, String requestId, String outcome, String status, String reason,
                           String namespace, String vmName, String volumeName, String requestedBy, String caller,
@@ -95,12 +132,10 @@ public class DashboardResource {
     @Path("/requests")
     @Produces(MediaType.APPLICATION_JSON)
     @Operation(summary = "Requests one line each, newest first, filtered and paged")
-    public RequestPage requests(@QueryParam("namespace") String namespace, @QueryParam("requestedBy") String requestedBy,
-                                @QueryParam("outcome") String outcome, @QueryParam("reason") String reason,
-                                @QueryParam("since") String since, @QueryParam("until") String until,
-                                @QueryParam("limit") Integer limit, @QueryParam("cursor") String cursor) {
+    public RequestPage requests(@BeanParam Filters filters, @QueryParam("limit") Integer limit,
+                                @QueryParam("cursor") String cursor) {
         int size = Paging.limit(limit, DEFAULT_LIMIT);
-        RequestFilter filter = filter(namespace, requestedBy, outcome, reason, since, until);
+        RequestFilter filter = filters.filter();
         List<RequestLine> lines = overview.requests(caller.identity(), filter, Paging.decode(cursor, Paging.BEFORE),
                 size + 1);
         if (lines.size() <= size) {
@@ -114,10 +149,8 @@ public class DashboardResource {
     @Path("/requests.csv")
     @Produces("text/csv")
     @Operation(summary = "The requests the filter finds, newest first, as CSV (RFC 4180, a header line first)")
-    public Response csv(@QueryParam("namespace") String namespace, @QueryParam("requestedBy") String requestedBy,
-                        @QueryParam("outcome") String outcome, @QueryParam("reason") String reason,
-                        @QueryParam("since") String since, @QueryParam("until") String until) {
-        RequestFilter filter = filter(namespace, requestedBy, outcome, reason, since, until);
+    public Response csv(@BeanParam Filters filters) {
+        RequestFilter filter = filters.filter();
         Identity reader = caller.identity();
         // the first page is read before the answer starts, so that a failure is an error answer, not a cut file
         List<RequestLine> first = overview.requests(reader, filter, null, Paging.MAX_LIMIT);
@@ -148,11 +181,8 @@ public class DashboardResource {
     @Path("/summary")
     @Produces(MediaType.APPLICATION_JSON)
     @Operation(summary = "Outcomes and reasons of the requests the filter finds, by day too, and the queue now")
-    public ExportOverview.Summary summary(@QueryParam("namespace") String namespace,
-                                          @QueryParam("requestedBy") String requestedBy,
-                                          @QueryParam("outcome") String outcome, @QueryParam("reason") String reason,
-                                          @QueryParam("since") String since, @QueryParam("until") String until) {
-        return overview.summary(caller.identity(), filter(namespace, requestedBy, outcome, reason, since, until));
+    public ExportOverview.Summary summary(@BeanParam Filters filters) {
+        return overview.summary(caller.identity(), filters.filter());
     }
 
     @GET
@@ -186,26 +216,11 @@ public class DashboardResource {
 
     private boolean shows(Identity reader, String namespace) {
         try {
-            return overview.visible(reader, namespace).includes(namespace);
+            return readers.of(reader, namespace).includes(namespace);
         } catch (RuntimeException e) {
             // who may read cannot be asked now: nothing is shown rather than too much
             return false;
         }
-    }
-
-    private static RequestFilter filter(String namespace, String requestedBy, String outcome, String reason,
-                                        String since, String until) {
-        String o = blankToNull(outcome);
-        if (o != null && !OUTCOMES.contains(o)) {
-            throw new BadQueryException("outcome", "must be one of " + OUTCOMES.stream().sorted()
-                    .collect(Collectors.joining(", ")));
-        }
-        String r = blankToNull(reason);
-        if (r != null && Arrays.stream(ReasonCode.values()).noneMatch(c -> c.name().equals(r))) {
-            throw new BadQueryException("reason", "must be a reason code (README, Reason codes), e.g. VM_RUNNING");
-        }
-        return new RequestFilter(blankToNull(namespace), blankToNull(requestedBy), o, r, AuditResource.instant("since", since),
-                AuditResource.instant("until", until), null);
     }
 
     private static String blankToNull(String value) {

@@ -14,10 +14,8 @@ import jakarta.enterprise.context.ApplicationScoped;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Comparator;
-import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
-import java.util.Map;
 import java.util.Set;
 
 /**
@@ -38,15 +36,11 @@ public class ExportOverview {
                                String message) {
     }
 
-    /** A count of requests: by outcome and reason, or by day and outcome. */
-    public record Count(String key, String detail, long requests) {
-    }
-
     /**
      * Requests the filter finds, by outcome and reason, by day received (UTC) and outcome; the exports running now
      * ({@code running}, at most {@code maxConcurrent}) and waiting ({@code queued}) in the namespaces shown.
      */
-    public record Summary(List<Count> outcomes, List<Count> days, int running, int queued, int maxConcurrent) {
+    public record Summary(List<AuditLog.Count> outcomes, List<AuditLog.Count> days, int running, int queued, int maxConcurrent) {
     }
 
     private final AuditLog audit;
@@ -70,10 +64,12 @@ public class ExportOverview {
 
     public Summary summary(Identity reader, RequestFilter filter) {
         RequestFilter shown = shown(reader, filter);
-        List<ActiveExport> active = active(reader);
-        int queued = (int) active.stream().filter(a -> a.queuePosition() != null).count();
-        return new Summary(counts(audit.outcomes(shown)), counts(audit.outcomesByDay(shown)), active.size() - queued,
-                queued, maxConcurrent);
+        // the queue is counted from the jobs alone: what the running exports last reported is not needed for it
+        AuditReaders.Visible visible = readers.of(reader, null);
+        List<ExportJob> jobsShown = jobs.unended().stream().filter(j -> visible.includes(j.namespace)).toList();
+        int queued = (int) jobsShown.stream().filter(ExportOverview::waiting).count();
+        return new Summary(audit.outcomes(shown), audit.outcomesByDay(shown), jobsShown.size() - queued, queued,
+                maxConcurrent);
     }
 
     /** The exports that run or wait now, those waiting last in the order they will start. */
@@ -83,7 +79,7 @@ public class ExportOverview {
         List<ActiveExport> active = new ArrayList<>();
         int position = 0;
         for (ExportJob job : all) {
-            boolean waiting = job.state == ExportJob.State.PENDING || job.state == ExportJob.State.QUEUED;
+            boolean waiting = waiting(job);
             if (waiting) {
                 // the place in the queue counts every export waiting, also those of namespaces not shown
                 position++;
@@ -108,11 +104,6 @@ public class ExportOverview {
         return active;
     }
 
-    /** What {@code reader} may see, for the live view. */
-    public AuditReaders.Visible visible(Identity reader, String namespace) {
-        return readers.of(reader, namespace);
-    }
-
     private RequestFilter shown(Identity reader, RequestFilter filter) {
         AuditReaders.Visible visible = readers.of(reader, filter.namespace());
         return filter.within(visible.all() ? null : visible.namespaces());
@@ -132,7 +123,8 @@ public class ExportOverview {
         }
     }
 
-    private static List<Count> counts(List<AuditLog.Count> counts) {
-        return counts.stream().map(c -> new Count(c.key(), c.detail(), c.requests())).toList();
+    /** Accepted, and waiting for a slot. */
+    private static boolean waiting(ExportJob job) {
+        return job.state == ExportJob.State.PENDING || job.state == ExportJob.State.QUEUED;
     }
 }

@@ -1,5 +1,6 @@
 package dev.vmexportguard.api;
 
+import static dev.vmexportguard.support.Requests.newRequestId;
 import static dev.vmexportguard.support.Requests.request;
 import static io.restassured.RestAssured.given;
 import static org.assertj.core.api.Assertions.assertThat;
@@ -151,7 +152,7 @@ class DashboardApiTest extends GuardIntegrationTest {
             await().atMost(Duration.ofSeconds(10)).until(() -> seen.stream()
                     .anyMatch(e -> "CONNECTED".equals(e.path("type").asText())));
 
-            String theirs = dev.vmexportguard.support.Requests.newRequestId();
+            String theirs = newRequestId();
             topics.send(theirs, request(theirs, other, "vm1", null));
             String mine = send("vm1", null);
             String image = awaitEvent(mine, "STARTED").body().path("image").path("name").asText();

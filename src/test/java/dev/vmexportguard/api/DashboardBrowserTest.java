@@ -1,5 +1,7 @@
 package dev.vmexportguard.api;
 
+import static dev.vmexportguard.support.Requests.newRequestId;
+import static dev.vmexportguard.support.Requests.request;
 import static io.restassured.RestAssured.given;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
@@ -118,8 +120,8 @@ class DashboardBrowserTest extends GuardIntegrationTest {
         String other = HarvesterCluster.freshNamespace();
         cluster.volume(other, DISK);
         cluster.vm(other, "vm1", "Running", DISK);
-        String theirs = dev.vmexportguard.support.Requests.newRequestId();
-        topics.send(theirs, dev.vmexportguard.support.Requests.request(theirs, other, "vm1", null));
+        String theirs = newRequestId();
+        topics.send(theirs, request(theirs, other, "vm1", null));
         awaitFinal(theirs);
         // an auditor of this namespace only
         String auditor = "auditor-" + ns;
