@@ -150,6 +150,11 @@ public class ExportRequestHandler {
         ANSWER.set(new String[] {outcome, reason == null ? "" : reason.name()});
     }
 
+    /**
+     * Two transactions at most, none open during an API call: the first records the request, and answers it when
+     * that needs no look at the cluster (an unproven sender, a request known already, one too old); the second
+     * records the answer that the cluster's state and the requester's rights led to.
+     */
     private Outcome decide(RequestSource source, ExportRequest request, Callers.Proof proof, String payload,
                            long recordTimestamp) {
         Callers.Caller caller;
@@ -158,27 +163,32 @@ public class ExportRequestHandler {
         } catch (ClusterAccessException e) {
             // who sent it cannot be known: fail closed
             ResultEvent.Subject unproven = ResultEvent.Subject.of(request, null);
-            audit.append(received(source, unproven, payload));
-            inTransaction(() -> refuse(unproven, e.reasonCode(), e.refusalMessage(), source));
+            inTransaction(() -> {
+                audit.append(received(source, unproven, payload));
+                refuse(unproven, e.reasonCode(), e.refusalMessage(), source);
+            });
             return outcome(e);
         }
         ResultEvent.Subject subject = ResultEvent.Subject.of(request, caller.username());
-        audit.append(received(source, subject, payload));
-        if (caller.refused()) {
-            inTransaction(() -> refuse(subject, ReasonCode.UNAUTHENTICATED, Messages.unauthenticated(caller.problem()),
-                    source));
-            return Outcome.ANSWERED;
-        }
-        // a redelivery of a request accepted while it was fresh is answered as before, however old it is now
-        Optional<ExportJob> known = jobs.find(request.requestId());
-        if (known.isPresent()) {
-            answerAgain(source, subject, request, known.get());
-            return Outcome.ANSWERED;
-        }
-        Optional<String> expired = RequestExpiry.check(recordTimestamp < 0 ? null : Instant.ofEpochMilli(recordTimestamp),
-                request.notAfter(), maxAge, clock.instant());
-        if (expired.isPresent()) {
-            inTransaction(() -> refuse(subject, ReasonCode.REQUEST_EXPIRED, expired.get(), source));
+        boolean answered = QuarkusTransaction.requiringNew().call(() -> {
+            audit.append(received(source, subject, payload));
+            if (caller.refused()) {
+                refuse(subject, ReasonCode.UNAUTHENTICATED, Messages.unauthenticated(caller.problem()), source);
+                return true;
+            }
+            // a redelivery of a request accepted while it was fresh is answered as before, however old it is now
+            Optional<ExportJob> known = jobs.find(request.requestId());
+            if (known.isPresent()) {
+                answerAgain(source, subject, request, known.get());
+                return true;
+            }
+            Optional<String> expired = RequestExpiry.check(
+                    recordTimestamp < 0 ? null : Instant.ofEpochMilli(recordTimestamp), request.notAfter(), maxAge,
+                    clock.instant());
+            expired.ifPresent(why -> refuse(subject, ReasonCode.REQUEST_EXPIRED, why, source));
+            return expired.isPresent();
+        });
+        if (answered) {
             return Outcome.ANSWERED;
         }
         Decision decision;
@@ -203,27 +213,31 @@ public class ExportRequestHandler {
             inTransaction(() -> refuse(subject, ReasonCode.FORBIDDEN, message, source));
             return Outcome.ANSWERED;
         }
-        // an export of the volume running explains any other refusal (its image, its locked VM) best
-        Optional<ExportJob> active = decision.volumeName() == null ? Optional.empty()
-                : jobs.activeOn(request.namespace(), decision.volumeName());
-        if (active.isPresent()) {
-            refuseBusy(source, subject, decision, active.get().requestId);
-            return Outcome.ANSWERED;
-        }
-        if (decision instanceof Decision.Rejected rejected) {
-            answered("REJECTED", rejected.reason());
-            inTransaction(() -> outbox.add(ResultEvent.rejected(subject, rejected, source.coordinates(), clock.instant()),
-                    source));
-            return Outcome.ANSWERED;
-        }
-        Decision.Approved approved = (Decision.Approved) decision;
         try {
-            inTransaction(() -> jobs.accept(job(request, acting.requester(), caller, approved, source)));
+            boolean accepted = QuarkusTransaction.requiringNew().call(() -> {
+                // an export of the volume running explains any other refusal (its image, its locked VM) best
+                Optional<ExportJob> active = decision.volumeName() == null ? Optional.empty()
+                        : jobs.activeOn(request.namespace(), decision.volumeName());
+                if (active.isPresent()) {
+                    refuseBusy(source, subject, decision, active.get().requestId);
+                    return false;
+                }
+                if (decision instanceof Decision.Rejected rejected) {
+                    answered("REJECTED", rejected.reason());
+                    outbox.add(ResultEvent.rejected(subject, rejected, source.coordinates(), clock.instant()), source);
+                    return false;
+                }
+                jobs.accept(job(request, acting.requester(), caller, (Decision.Approved) decision, source));
+                return true;
+            });
+            if (!accepted) {
+                return Outcome.ANSWERED;
+            }
         } catch (ExportJobs.VolumeBusyException e) {
             // another request for the volume was accepted a moment ago (by another replica, or decided at the same
             // time here naming the VM where this one names the volume): the database refused this one
-            refuseBusy(source, subject, decision, jobs.activeOn(request.namespace(), approved.volumeName())
-                    .map(j -> j.requestId).orElse("(ended meanwhile)"));
+            inTransaction(() -> refuseBusy(source, subject, decision, jobs.activeOn(request.namespace(),
+                    decision.volumeName()).map(j -> j.requestId).orElse("(ended meanwhile)")));
             return Outcome.ANSWERED;
         }
         answered("ACCEPTED", null);
@@ -250,11 +264,10 @@ public class ExportRequestHandler {
     private void refuseBusy(RequestSource source, ResultEvent.Subject subject, Decision decision,
                             String runningRequest) {
         answered("REJECTED", ReasonCode.EXPORT_IN_PROGRESS);
-        inTransaction(() -> outbox.add(ResultEvent.rejected(subject, new Decision.Rejected(
-                ReasonCode.EXPORT_IN_PROGRESS,
+        outbox.add(ResultEvent.rejected(subject, new Decision.Rejected(ReasonCode.EXPORT_IN_PROGRESS,
                 Messages.exportInProgress(subject.namespace(), decision.volumeName(), runningRequest),
                 decision.observed(), decision.vmName(), decision.volumeName()), source.coordinates(),
-                clock.instant()), source));
+                clock.instant()), source);
     }
 
     /**
@@ -266,15 +279,14 @@ public class ExportRequestHandler {
                 && (request.volumeName() == null || request.volumeName().equals(job.volumeName))
                 && (request.vmName() == null || request.vmName().equals(job.vmName));
         if (!sameExport) {
-            inTransaction(() -> refuse(subject, ReasonCode.REQUEST_ID_CONFLICT,
+            refuse(subject, ReasonCode.REQUEST_ID_CONFLICT,
                     Messages.requestIdConflict(request.requestId(), "volume " + job.namespace + "/" + job.volumeName),
-                    source));
+                    source);
             return;
         }
         // before its first event is out, the outbox will publish it anyway
         answered("REPEATED", null);
-        audit.latestEvent(request.requestId()).ifPresent(latest -> inTransaction(() ->
-                outbox.republish(latest.event, source)));
+        audit.latestEvent(request.requestId()).ifPresent(latest -> outbox.republish(latest.event, source));
     }
 
     private void refuse(ResultEvent.Subject subject, ReasonCode reason, String message, RequestSource source) {
