@@ -203,6 +203,15 @@ public interface GuardConfig {
         /** How often waiting exports are looked at, besides when a request is accepted or an export ends. */
         @WithDefault("2s")
         Duration dispatchInterval();
+
+        /**
+         * Exports of different namespaces started at the same time (each start reads the namespace afresh, asks the
+         * requester's rights, locks its VMs and creates its image); a namespace's starts still one after another.
+         */
+        @WithDefault("4")
+        @Min(1)
+        @Max(64)
+        int startConcurrency();
     }
 
     /** Set in application.properties, where the Kafka channels refer to them. */

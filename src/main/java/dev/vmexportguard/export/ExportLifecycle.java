@@ -1,6 +1,7 @@
 package dev.vmexportguard.export;
 
 import dev.vmexportguard.cluster.ResourceWatches;
+import dev.vmexportguard.concurrent.KeyedTasks;
 import dev.vmexportguard.concurrent.SerialWorker;
 import dev.vmexportguard.config.GuardConfig;
 import dev.vmexportguard.decision.EventType;
@@ -12,6 +13,7 @@ import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.enterprise.event.Observes;
 import jakarta.persistence.OptimisticLockException;
 import java.time.Clock;
+import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.HashSet;
@@ -24,11 +26,14 @@ import org.jboss.logging.Logger;
 import org.jboss.logging.MDC;
 
 /**
- * Owns every accepted export until it ends. One thread, on the replica that leads ({@link Leadership}), does all of it:
- * gives waiting exports a slot (at most {@code guard.exports.max-concurrent}), starts them, follows running ones
- * when their image or a VM of their namespace changes (watches) and on a regular full check, finishes ending
- * ones, and starts again the VMs of ended ones (restartAfter) once they are stopped. On start it picks up whatever a
- * previous run left: the state is in the database, not in memory. Leadership is checked before each step, and each
+ * Owns every accepted export until it ends. One thread, on the replica that leads ({@link Leadership}), gives waiting
+ * exports a slot (at most {@code guard.exports.max-concurrent}), follows running ones when their image or a VM of
+ * their namespace changes (watches) and on a regular full check, finishes ending ones, and starts again the VMs of
+ * ended ones (restartAfter) once they are stopped. Starting an export (a fresh read of its namespace, the
+ * requester's rights, the lock, the image) runs on threads of its own, {@code guard.exports.start-concurrency} at a
+ * time, a namespace's starts one after another; a job being started is left alone by the lifecycle's thread until
+ * its start step ends. On start it picks up whatever a previous run left: the state is in the database, not in
+ * memory. Leadership is checked before each step, and each
  * write of a step is fenced by the leader epoch: a replica that lost the lease stops between two steps, and fails
  * the write that precedes any call to the cluster.
  */
@@ -45,6 +50,9 @@ public class ExportLifecycle {
     private final Set<String> changedNamespaces = ConcurrentHashMap.newKeySet();
     private final Queue<Mounting> seenMounting = new ConcurrentLinkedQueue<>();
     private final SerialWorker worker = new SerialWorker("export-lifecycle");
+    private final KeyedTasks starts;
+    /** The jobs handed to {@link #starts} whose start step has not ended. */
+    private final Set<String> starting = ConcurrentHashMap.newKeySet();
     private final Runnable dispatchSoon = worker.trigger("starting exports", this::dispatchIfLeader);
     private final Runnable followChangesSoon = worker.trigger("following exports", this::followChanges);
 
@@ -56,6 +64,7 @@ public class ExportLifecycle {
         this.leader = leader;
         this.watches = watches;
         this.config = config.exports();
+        this.starts = new KeyedTasks("export-start", this.config.startConcurrency(), Integer.MAX_VALUE);
     }
 
     void start(@Observes StartupEvent ignored) {
@@ -79,6 +88,8 @@ public class ExportLifecycle {
     void stop(@Observes ShutdownEvent ignored) {
         watches.close();
         worker.close();
+        // a start cut short goes on after the next start of the guard: each of its steps is recorded first
+        starts.close(Duration.ofSeconds(10));
         leader.close();
     }
 
@@ -160,8 +171,29 @@ public class ExportLifecycle {
         }
     }
 
-    /** One step of a job; one that fails is tried again on the next round; a slot freed wakes the dispatch. */
+    /** One step of a job, unless it is being started; see {@link #step}. */
     private void advance(ExportJob job) {
+        if (!starting.contains(job.requestId)) {
+            step(job);
+        }
+    }
+
+    /** Hands a job in state STARTING to the starting threads, unless it is there already. */
+    private void startSoon(ExportJob job) {
+        if (!starting.add(job.requestId)) {
+            return;
+        }
+        starts.submit(job.namespace, Set.of(job.namespace), () -> {
+            try {
+                step(job);
+            } finally {
+                starting.remove(job.requestId);
+            }
+        });
+    }
+
+    /** One step of a job; one that fails is tried again on the next round; a slot freed wakes the dispatch. */
+    private void step(ExportJob job) {
         if (!leader.lead()) {
             return;
         }
@@ -193,7 +225,13 @@ public class ExportLifecycle {
 
     void dispatch() {
         jobs.inStates(ExportJob.State.ENDING, ExportJob.State.STARTING, ExportJob.State.STOPPING,
-                ExportJob.State.BACKING_UP, ExportJob.State.RESTARTING).forEach(this::advance);
+                ExportJob.State.BACKING_UP, ExportJob.State.RESTARTING).forEach(job -> {
+                    if (job.state == ExportJob.State.STARTING) {
+                        startSoon(job);
+                    } else {
+                        advance(job);
+                    }
+                });
         List<ExportJob> waiting = jobs.inStates(ExportJob.State.PENDING, ExportJob.State.QUEUED);
         int position = 0;
         for (ExportJob job : waiting) {
@@ -202,7 +240,7 @@ public class ExportLifecycle {
             }
             if (jobs.holdingSlots() < config.maxConcurrent()) {
                 jobs.advance(job, ExportJob.State.STARTING);
-                advance(job);
+                startSoon(job);
                 continue;
             }
             position++;

@@ -288,6 +288,35 @@ class LifecycleTest extends GuardIntegrationTest {
     }
 
     /**
+     * Exports of different namespaces are started at the same time: a namespace whose pods the API server lists
+     * slowly (3 s for each of the two fresh reads of a start) holds back its own export's start, not another
+     * namespace's, accepted after it.
+     */
+    @Test
+    void aNamespaceThatTheApiServerReadsSlowlyDoesNotHoldBackAnotherNamespacesStart() {
+        stoppedVm("vm-slow", "vm-slow-disk-0-abcde");
+        server.expect().get().delay(3, java.util.concurrent.TimeUnit.SECONDS)
+                .withPath("/api/v1/namespaces/" + ns + "/pods")
+                .andReturn(200, new io.fabric8.kubernetes.api.model.PodListBuilder().build()).always();
+        String other = dev.vmexportguard.support.HarvesterCluster.freshNamespace();
+        cluster.volume(other, "web-disk");
+        cluster.vm(other, "web", "Stopped", "web-disk");
+
+        String slow = send("vm-slow", null);
+        await().atMost(Duration.ofSeconds(10)).until(() -> jobs.find(slow)
+                .map(j -> j.state == ExportJob.State.STARTING).orElse(false));
+        String fast = newRequestId();
+        topics.send(fast, request(fast, other, "web", null));
+
+        Event fastStarted = awaitEvent(fast, "STARTED", Duration.ofSeconds(5));
+        assertThat(topics.results(slow)).as("the slow namespace's export, accepted first, is still being started")
+                .isEmpty();
+        simulator.complete(other, fastStarted.body().path("image").path("name").asText(), 1);
+        assertThat(awaitFinal(fast).type()).isEqualTo("COMPLETED");
+        awaitEvent(slow, "STARTED", Duration.ofSeconds(30));
+    }
+
+    /**
      * The API server fails right after the image is created, before the guard has looked at the VMs once more: the
      * export ends FAILED with the API server's trouble as its reason, and the image it created is removed.
      */
