@@ -206,8 +206,13 @@ public class ExportLifecycle {
         }
         try {
             steps.advance(job);
-        } catch (Leadership.NotLeaderException | OptimisticLockException e) {
+        } catch (Leadership.NotLeaderException e) {
             LOG.warnf("export %s (%s) left to the leader: %s", job.requestId, job.state, e.getMessage());
+            return;
+        } catch (OptimisticLockException e) {
+            // this replica still leads: the job was loaded before a step here moved it on (a start that ended on a
+            // starting thread while the list was read); the next round looks at it as it is now
+            LOG.debugf("export %s (%s) moved on since it was loaded: %s", job.requestId, job.state, e.getMessage());
             return;
         } catch (RuntimeException e) {
             LOG.warnf(e, "export %s (%s) failed; trying again on the next round", job.requestId, job.state);
