@@ -24,7 +24,7 @@ import org.jboss.logging.Logger;
 @ApplicationScoped
 public class LiveResults {
     /** A result event as published ({@code json}), with the fields a page is chosen by. */
-    public record LiveResult(String namespace, String requestId, String type, String json) {
+    public record LiveResult(String namespace, String type, String json) {
         /** Whether it is the heartbeat, which every page gets. */
         public boolean heartbeat() {
             return HEARTBEAT.equals(type);
@@ -33,7 +33,7 @@ public class LiveResults {
 
     static final String HEARTBEAT = "HEARTBEAT";
     static final Duration HEARTBEAT_EVERY = Duration.ofSeconds(20);
-    private static final LiveResult BEAT = new LiveResult(null, null, HEARTBEAT, "{\"type\":\"HEARTBEAT\"}");
+    private static final LiveResult BEAT = new LiveResult(null, HEARTBEAT, "{\"type\":\"HEARTBEAT\"}");
     private static final Logger LOG = Logger.getLogger(LiveResults.class);
 
     private final BroadcastProcessor<LiveResult> broadcast = BroadcastProcessor.create();
@@ -58,8 +58,7 @@ public class LiveResults {
         }
         try {
             JsonNode event = json.readTree(value);
-            broadcast.onNext(new LiveResult(text(event, "namespace"), text(event, "requestId"), text(event, "type"),
-                    value));
+            broadcast.onNext(new LiveResult(text(event, "namespace"), text(event, "type"), value));
         } catch (Exception e) {
             // a record that is not a result event is no event for a page; the topic keeps it for its other readers
             LOG.debugf("a record of the result topic is not a result event: %s", e.toString());

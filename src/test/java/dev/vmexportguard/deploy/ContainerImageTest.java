@@ -109,7 +109,8 @@ class ContainerImageTest {
         assertThat(p.getProperty("quarkus.container-image.push")).isEqualTo("false");
         assertThat(p.getProperty("quarkus.jib.base-jvm-image")).isEqualTo(baseImage());
         assertThat(p.getProperty("quarkus.jib.user")).isEqualTo("185");
-        assertThat(p.getProperty("quarkus.jib.ports")).isEqualTo("8080");
+        // the ports the Dockerfile exposes: HTTP, and HTTPS for the admission webhook
+        assertThat(p.getProperty("quarkus.jib.ports")).isEqualTo("8080,8443");
         assertThat(Arrays.asList(p.getProperty("quarkus.jib.jvm-additional-arguments").split(",")))
                 .containsExactlyInAnyOrderElementsOf(jvmOptions());
         assertThat(Files.readString(Path.of("pom.xml"))).contains("<artifactId>quarkus-container-image-jib</artifactId>");
