@@ -10,14 +10,20 @@ import static org.hamcrest.Matchers.equalTo;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.vmexportguard.audit.AuditEntry;
+import dev.vmexportguard.audit.AuditLog;
+import dev.vmexportguard.audit.RequestSource;
+import dev.vmexportguard.decision.ResultEvent;
 import dev.vmexportguard.support.GuardIntegrationTest;
 import dev.vmexportguard.support.HarvesterCluster;
 import dev.vmexportguard.support.ScriptedAuthenticator;
 import dev.vmexportguard.support.ScriptedAuthorizer;
 import io.quarkus.test.common.http.TestHTTPResource;
+import io.quarkus.narayana.jta.QuarkusTransaction;
 import io.quarkus.test.junit.QuarkusTest;
 import io.restassured.RestAssured;
 import io.restassured.path.json.JsonPath;
+import jakarta.inject.Inject;
 import java.io.BufferedReader;
 import java.io.InputStreamReader;
 import java.net.URL;
@@ -45,6 +51,9 @@ class DashboardApiTest extends GuardIntegrationTest {
 
     @TestHTTPResource("/api/dashboard/stream")
     URL stream;
+
+    @Inject
+    AuditLog audit;
 
     @Test
     void requestsAreOneLineEachWithTheirOutcomeFilteredAndPaged() {
@@ -116,6 +125,35 @@ class DashboardApiTest extends GuardIntegrationTest {
         assertThat(lines.get(1)).contains(",\"Refused: VM " + ns + "/vm1 (Running, VMI phase Running) is not fully");
         assertThat(given().get("/api/dashboard/requests.csv?namespace=" + ns + "&outcome=COMPLETED").then()
                 .statusCode(200).extract().asString().lines().count()).as("the header only").isEqualTo(1);
+    }
+
+    /**
+     * A download longer than one page of the audit ({@link Paging#MAX_LIMIT} lines) reads the pages after the first
+     * while it streams: every request once, newest first. The requests are recorded as the decision path records a
+     * request taken in.
+     */
+    @Test
+    void aCsvLongerThanOnePageHoldsEveryRequestOnceNewestFirst() {
+        int count = Paging.MAX_LIMIT + 20;
+        Instant first = Instant.now().minus(Duration.ofHours(1));
+        QuarkusTransaction.requiringNew().run(() -> {
+            for (int i = 0; i < count; i++) {
+                audit.append(AuditEntry.received(new ResultEvent.Subject(ns + "-" + i, ns, "vm1", null, "alice",
+                        null, "alice"), "{}", new RequestSource("vm-export-requests", 0, (long) i),
+                        first.plusMillis(i)));
+            }
+        });
+
+        List<String> lines = given().get("/api/dashboard/requests.csv?namespace=" + ns).then().statusCode(200)
+                .extract().asString().lines().toList();
+
+        assertThat(lines).hasSize(count + 1);
+        List<String> ids = lines.subList(1, lines.size()).stream().map(line -> line.split(",")[1]).toList();
+        assertThat(ids).doesNotHaveDuplicates();
+        assertThat(ids.get(0)).isEqualTo(ns + "-" + (count - 1));
+        assertThat(ids.get(Paging.MAX_LIMIT - 1)).isEqualTo(ns + "-20");
+        assertThat(ids.get(Paging.MAX_LIMIT)).as("the first line of the second page").isEqualTo(ns + "-19");
+        assertThat(ids.get(count - 1)).isEqualTo(ns + "-0");
     }
 
     @Test
