@@ -111,7 +111,7 @@ public class OutboxRelay {
 
     /**
      * Publishes up to one batch: hands every row over to the broker in order at once, waits for each answer, then
-     * records the rows it took (published, then audited and removed, one transaction each for the batch); returns
+     * records the rows it took (audited and removed, one transaction for the batch); returns
      * how many rows it looked at. No transaction is open while the broker is waited for. A row whose step fails is
      * tried again on the next round, and set aside after {@value #MAX_ATTEMPTS} attempts; a database or broker that
      * does not answer ends the round (the rows wait, no attempt is counted). When recording the batch together
@@ -183,31 +183,38 @@ public class OutboxRelay {
     }
 
     /**
-     * Records rows the broker took: each newly published one as published (so that a crash before the next step
-     * does not publish it twice), then each audited and removed; then counts them and writes their Kubernetes Events,
-     * the first time each is published only.
+     * Records rows the broker took: each audited and removed, in one transaction for them all; then counts them and
+     * writes their Kubernetes Events, the first time each is published only. When that transaction fails for
+     * another reason than a database that does not answer, the rows newly published are marked so first (so that
+     * whatever fails next does not publish them again) and the failure goes on to the caller.
      */
     private void recordTaken(List<OutboxEvent> taken, List<OutboxEvent> newlyTaken) {
         if (taken.isEmpty()) {
             return;
         }
-        if (!newlyTaken.isEmpty()) {
-            QuarkusTransaction.requiringNew().run(() -> {
-                for (OutboxEvent row : newlyTaken) {
-                    em.createQuery("update OutboxEvent o set o.published = ?1 where o.id = ?2")
-                            .setParameter(1, row.published).setParameter(2, row.id).executeUpdate();
+        List<Boolean> again;
+        try {
+            again = QuarkusTransaction.requiringNew().call(() -> {
+                List<Boolean> before = new ArrayList<>();
+                for (OutboxEvent row : taken) {
+                    before.add(audit.publishedBefore(row.requestId, row.eventId));
+                    audit.append(auditEntry(row.event, row.published, row));
+                    em.createQuery("delete from OutboxEvent o where o.id = ?1").setParameter(1, row.id)
+                            .executeUpdate();
                 }
+                return before;
             });
-        }
-        List<Boolean> again = QuarkusTransaction.requiringNew().call(() -> {
-            List<Boolean> before = new ArrayList<>();
-            for (OutboxEvent row : taken) {
-                before.add(audit.publishedBefore(row.requestId, row.eventId));
-                audit.append(auditEntry(row.event, row.published, row));
-                em.createQuery("delete from OutboxEvent o where o.id = ?1").setParameter(1, row.id).executeUpdate();
+        } catch (RuntimeException e) {
+            if (!newlyTaken.isEmpty() && !DatabaseOutage.isCause(e)) {
+                QuarkusTransaction.requiringNew().run(() -> {
+                    for (OutboxEvent row : newlyTaken) {
+                        em.createQuery("update OutboxEvent o set o.published = ?1 where o.id = ?2")
+                                .setParameter(1, row.published).setParameter(2, row.id).executeUpdate();
+                    }
+                });
             }
-            return before;
-        });
+            throw e;
+        }
         for (int i = 0; i < taken.size(); i++) {
             if (again.get(i)) {
                 continue;
