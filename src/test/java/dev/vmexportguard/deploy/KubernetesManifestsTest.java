@@ -169,7 +169,7 @@ class KubernetesManifestsTest {
         }
         assertThat(c.path("ports").get(0).path("containerPort").asInt()).isEqualTo(8080);
         assertThat(c.path("ports").get(0).path("name").asText()).isEqualTo("http");
-        assertThat(c.path("resources").path("requests").path("memory").asText()).isEqualTo("512Mi");
+        assertThat(c.path("resources").path("requests").path("memory").asText()).isEqualTo("576Mi");
         assertThat(c.path("resources").path("requests").path("cpu").asText()).isEqualTo("100m");
         assertThat(c.path("resources").path("limits").path("memory").asText()).isEqualTo("768Mi");
         JsonNode spread = pod.path("topologySpreadConstraints");
