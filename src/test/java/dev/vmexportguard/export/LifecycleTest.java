@@ -13,6 +13,8 @@ import dev.vmexportguard.support.ApiServerRequests;
 import dev.vmexportguard.support.AuditApi;
 import dev.vmexportguard.support.GuardIntegrationTest;
 import dev.vmexportguard.support.GuardTopics.Event;
+import dev.vmexportguard.support.HarvesterCluster;
+import io.fabric8.kubernetes.api.model.PodListBuilder;
 import io.quarkus.test.junit.QuarkusTest;
 import io.quarkus.test.junit.QuarkusTestProfile;
 import io.quarkus.test.junit.TestProfile;
@@ -295,10 +297,8 @@ class LifecycleTest extends GuardIntegrationTest {
     @Test
     void aNamespaceThatTheApiServerReadsSlowlyDoesNotHoldBackAnotherNamespacesStart() {
         stoppedVm("vm-slow", "vm-slow-disk-0-abcde");
-        server.expect().get().delay(3, java.util.concurrent.TimeUnit.SECONDS)
-                .withPath("/api/v1/namespaces/" + ns + "/pods")
-                .andReturn(200, new io.fabric8.kubernetes.api.model.PodListBuilder().build()).always();
-        String other = dev.vmexportguard.support.HarvesterCluster.freshNamespace();
+        slowList("/api/v1/namespaces/" + ns + "/pods", new PodListBuilder().build(), 3000);
+        String other = HarvesterCluster.freshNamespace();
         cluster.volume(other, "web-disk");
         cluster.vm(other, "web", "Stopped", "web-disk");
 

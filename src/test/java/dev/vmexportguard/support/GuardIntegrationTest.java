@@ -148,7 +148,8 @@ public abstract class GuardIntegrationTest {
                 new GenericKubernetesResourceList(), millis);
     }
 
-    private void slowList(String path, Object list, long millis) {
+    /** The API server answers GETs of {@code path} with {@code list}, each after {@code millis}. */
+    protected void slowList(String path, Object list, long millis) {
         server.expect().get().delay(millis, TimeUnit.MILLISECONDS).withPath(path).andReturn(200, list).always();
     }
 
